@@ -1,0 +1,47 @@
+# The README's commands. Each sets up a fresh machine itself: a virtual environment in .venv with the project
+# installed (editable, dev extras). Running a target again reinstalls nothing unless pyproject.toml changed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Installed only when the environment has no torch yet: the CPU build is enough for everything here and is a
+# fraction of the size of a CUDA build. Override for a GPU machine, e.g. make test TORCH="torch==2.13.0".
+TORCH ?= torch==2.13.0
+STAMP := $(VENV)/.r1-budget-installed
+# Tests never reach the Hugging Face Hub: everything they load is built locally or ships in tests/fixtures.
+TEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg TOKENIZERS_PARALLELISM=false
+
+.PHONY: install test sync-check nbtest pytest lab readme clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import torch" 2>/dev/null || { echo "installing $(TORCH)"; $(BIN)/python -m pip install --quiet "$(TORCH)"; }
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# the notebooks' kernel (python3) is this environment's Python, also for Jupyter installed elsewhere
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (r1-budget)" >/dev/null
+	@touch $@
+
+# nbdev-test runs every notebook cell; pytest runs tests/ and ends with its summary line.
+test: $(STAMP) sync-check nbtest pytest
+
+sync-check: $(STAMP)
+	@bash tools/check_sync.sh $(BIN)
+
+nbtest: $(STAMP)
+	$(TEST_ENV) $(BIN)/nbdev-test --n-workers 2
+
+pytest: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest
+
+# JupyterLab on the notebooks, with this environment as the kernel.
+lab: $(STAMP)
+	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab --notebook-dir=nbs
+
+# README.md is rendered from nbs/index.ipynb (Quarto, which nbdev-readme needs, cannot be installed offline).
+readme: $(STAMP)
+	$(BIN)/python tools/render_readme.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
