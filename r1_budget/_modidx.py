@@ -15,7 +15,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'r1_budget.data._adapt_numina': ('data.html#_adapt_numina', 'r1_budget/data.py'),
                                 'r1_budget.data._adapt_prompt_completion': ('data.html#_adapt_prompt_completion', 'r1_budget/data.py'),
                                 'r1_budget.data._between': ('data.html#_between', 'r1_budget/data.py'),
-                                'r1_budget.data._braced': ('data.html#_braced', 'r1_budget/data.py'),
+                                'r1_budget.data._brace_pairs': ('data.html#_brace_pairs', 'r1_budget/data.py'),
                                 'r1_budget.data._field_map': ('data.html#_field_map', 'r1_budget/data.py'),
                                 'r1_budget.data._gold': ('data.html#_gold', 'r1_budget/data.py'),
                                 'r1_budget.data._messages': ('data.html#_messages', 'r1_budget/data.py'),
