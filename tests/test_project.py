@@ -1,0 +1,90 @@
+"The project's own machinery: README from index.ipynb, fixtures, packaging, kernel, idempotent set-up."
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import FIXTURES, ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(FIXTURES))
+
+
+def test_readme_is_rendered_from_index_notebook():
+    import render_readme
+    assert (ROOT / "README.md").read_text() == render_readme.render(), "README.md is stale: run `make readme`"
+
+
+def test_readme_shows_the_test_command_and_the_nbdev3_note():
+    text = (ROOT / "README.md").read_text()
+    assert "make test" in text and "make lab" in text
+    assert "settings.ini" in text and "pyproject.toml" in text
+
+
+def test_fixtures_are_what_the_generator_writes(tmp_path, monkeypatch):
+    import make_fixtures
+    monkeypatch.setattr(make_fixtures, "HERE", tmp_path)
+    make_fixtures.write_all()
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".jsonl", ".csv", ".parquet"))
+    for name in written:
+        if name.endswith(".parquet"):
+            assert pq.read_table(tmp_path / name).to_pylist() == pq.read_table(FIXTURES / name).to_pylist()
+        else:
+            assert (tmp_path / name).read_bytes() == (FIXTURES / name).read_bytes(), name
+
+
+def test_dependencies_have_lower_bounds_and_caps():
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = proj["dependencies"] + [d for extra in proj["optional-dependencies"].values() for d in extra]
+    for dep in deps:
+        assert ">=" in dep and "<" in dep.replace("<=", ""), f"{dep}: give a lower bound and a cap"
+    names = {re.split(r"[<>=]", d)[0] for d in proj["dependencies"]}
+    assert {"torch", "transformers", "trl", "peft", "datasets", "accelerate", "math-verify", "matplotlib", "pyyaml"} <= names
+    assert any(d.startswith("trl>=1.16,<1.17") for d in proj["dependencies"])   # the minor series tested
+    assert any(d.startswith("sagemaker>=3.27,<4") for d in proj["optional-dependencies"]["aws"])
+    assert proj["scripts"]["r1-budget"] == "r1_budget.cli:main"
+
+
+def test_nbdev_settings():
+    nbdev = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["nbdev"]
+    assert nbdev["nbs_path"] == "nbs" and nbdev["lib_path"] == "r1_budget"
+    assert set(nbdev["tst_flags"].split()) == {"slow", "gpu", "aws"}
+    assert nbdev["exec_profile"] is False
+    assert not (ROOT / "settings.ini").exists()
+
+
+def test_every_module_comes_from_a_notebook():
+    for mod in (ROOT / "r1_budget").glob("*.py"):
+        if mod.name in ("__init__.py", "_modidx.py"):
+            continue
+        head = mod.read_text().splitlines()[:4]
+        m = next((re.search(r"File to edit: \.\./nbs/(\S+\.ipynb)", l) for l in head if "File to edit" in l), None)
+        assert m and (ROOT / "nbs" / m.group(1)).exists(), f"{mod.name} was not exported from a notebook"
+
+
+in_venv = pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="runs inside the project's virtual environment")
+
+
+@in_venv
+def test_notebook_kernel_is_this_environment():
+    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    assert spec.exists(), "make install registers the environment's kernel"
+    assert Path(json.loads(spec.read_text())["argv"][0]).resolve() == Path(sys.executable).resolve()
+
+
+@in_venv
+def test_make_install_is_up_to_date_so_a_second_run_reinstalls_nothing():
+    venv = Path(sys.prefix)
+    if venv.resolve() != (ROOT / ".venv").resolve() or not (venv / ".r1-budget-installed").exists():
+        pytest.skip("not the Makefile's environment")
+    r = subprocess.run(["make", "-q", ".venv/.r1-budget-installed"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, "make would reinstall: .venv/.r1-budget-installed is older than pyproject.toml"
+    dry = subprocess.run(["make", "-n", "install"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "pip install" not in dry

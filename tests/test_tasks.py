@@ -1,0 +1,114 @@
+"Synthetic tasks: correct answers, solvable countdowns, distinct and reproducible problems, a safe evaluator."
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from r1_budget.data import extract_answer, problem_key, train_test_split
+from r1_budget.tasks import (COUNTDOWN_LEVELS, MULTIPLY_LEVELS, check_countdown, evaluate_expression,
+                             make_synthetic_dataset, multiply_trace)
+
+
+@pytest.mark.parametrize("level", sorted(MULTIPLY_LEVELS))
+def test_multiply_answers_and_traces_are_right(level):
+    ds = make_synthetic_dataset("multiply", n=50, seed=level, difficulty=level)
+    da, db = MULTIPLY_LEVELS[level]
+    for r in ds:
+        a, b = map(int, r["prompt"][-1]["content"].removesuffix("=?").split("*"))
+        assert (len(str(a)), len(str(b))) == (da, db)
+        assert r["solution"] == str(a * b) == extract_answer(r["completion"])
+        trace = r["completion"][0]["content"].split("<think>")[1].split("</think>")[0]
+        assert sum(int(x) for x in trace.split("=")[-1].split("+")) == a * b   # the partial products add up
+
+
+@pytest.mark.parametrize("level", sorted(COUNTDOWN_LEVELS))
+def test_countdown_problems_are_solvable_by_their_reference(level):
+    k, hi = COUNTDOWN_LEVELS[level]
+    ds = make_synthetic_dataset("countdown", n=100, seed=level, difficulty=level)
+    for r in ds:
+        assert len(r["numbers"]) == k and all(1 <= x <= hi for x in r["numbers"])
+        assert r["solution"] == str(r["target"]) and r["target"] > 0
+        assert extract_answer(r["completion"]) == r["expression"]
+        assert check_countdown(r["expression"], r["numbers"], r["target"])
+        assert r["prompt"][-1]["content"].endswith(f"make {r['target']}.")
+
+
+@pytest.mark.parametrize("task", ["multiply", "countdown"])
+def test_problems_are_distinct_and_reproducible(task):
+    a = make_synthetic_dataset(task, n=300, seed=7)
+    assert len(set(map(problem_key, a))) == 300
+    assert a.to_list() == make_synthetic_dataset(task, n=300, seed=7).to_list()
+    assert a["prompt"] != make_synthetic_dataset(task, n=300, seed=8)["prompt"]
+
+
+def test_whole_problem_space_and_a_disjoint_held_out_set():
+    ds = make_synthetic_dataset("multiply", n=720, seed=0, difficulty=2)     # every 2-digit x 1-digit problem
+    s = train_test_split(ds, test_size=200, seed=0)
+    assert not set(map(problem_key, s["train"])) & set(map(problem_key, s["test"]))
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(task="division"), r"unknown task 'division'; valid: \['multiply', 'countdown'\]"),
+    (dict(task="multiply", difficulty=9), r"difficulty 9 is not a level of 'multiply'; valid: \[1, 2, 3, 4, 5\]"),
+    (dict(task="multiply", n=0), "n must be a positive integer"),
+    (dict(task="multiply", n=65, difficulty=1), "has only 64 distinct problems, asked for 65"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_synthetic_dataset(**kwargs)
+
+
+def test_repeats_allowed_when_asked():
+    assert len(make_synthetic_dataset("multiply", n=100, difficulty=1, unique=False)) == 100
+
+
+def test_no_system_prompt_gives_short_prompts():
+    r = make_synthetic_dataset("multiply", n=1, system_prompt=None)[0]
+    assert r["prompt"] == [{"role": "user", "content": r["prompt"][0]["content"]}]
+
+
+def test_multiply_trace_examples():
+    assert multiply_trace(47, 6) == "47*6=40*6+7*6=240+42"
+    assert multiply_trace(305, 7) == "305*7=300*7+5*7=2100+35"
+    assert multiply_trace(123, 45) == "123*45=123*40+123*5=4920+615"
+
+# ---- the evaluator never runs anything but arithmetic ------------------------------------------------------------------
+
+@pytest.mark.parametrize("expr", ["__import__('os').system('echo hi')", "open('x')", "2**10", "9**9**9", "1//2", "x+1",
+                                  "[1,2]", "lambda: 1", "1 if 1 else 2", "1.5+1", "(" * 500 + "1" + ")" * 500, "1;2", ""])
+def test_evaluator_refuses_everything_but_arithmetic(expr):
+    with pytest.raises(ValueError):
+        evaluate_expression(expr)
+    assert not check_countdown(expr, [1, 2], 3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789+-*/() .x_", max_size=60))
+def test_evaluator_raises_only_value_errors(expr):
+    try:
+        value, used = evaluate_expression(expr)
+    except ValueError:
+        return
+    assert isinstance(value, Fraction) and all(isinstance(u, int) for u in used)
+
+
+exprs = st.recursive(st.integers(0, 50).map(lambda n: (str(n), Fraction(n))),
+                     lambda inner: st.tuples(inner, st.sampled_from("+-*"), inner).map(
+                         lambda t: (f"({t[0][0]}){t[1]}({t[2][0]})",
+                                    {"+": t[0][1] + t[2][1], "-": t[0][1] - t[2][1], "*": t[0][1] * t[2][1]}[t[1]])),
+                     max_leaves=8)
+
+
+@given(exprs)
+def test_evaluator_computes_exactly(pair):
+    text, expected = pair
+    assert evaluate_expression(text)[0] == expected
+
+
+def test_check_countdown_needs_every_number_once_and_the_target():
+    assert check_countdown("(8-2)*4", [2, 4, 8], 24)
+    assert check_countdown("8/2*(4+2)", [2, 2, 4, 8], 24)
+    assert check_countdown("24 × 1", [1, 24], 24)                 # the multiplication sign models write
+    assert not check_countdown("8*4-2*4", [2, 4, 8], 24)         # 4 used twice
+    assert not check_countdown("8*2+4", [2, 4, 8], 24)           # wrong value
+    assert not check_countdown("8/0+2+4", [0, 2, 4, 8], 24)      # division by zero
