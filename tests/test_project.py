@@ -88,3 +88,27 @@ def test_make_install_is_up_to_date_so_a_second_run_reinstalls_nothing():
     assert r.returncode == 0, "make would reinstall: .venv/.r1-budget-installed is older than pyproject.toml"
     dry = subprocess.run(["make", "-n", "install"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "pip install" not in dry
+
+
+def _clone(tmp_path):
+    dest = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(dest)], check=True)
+    return dest
+
+
+@in_venv
+def test_sync_check_passes_on_a_clean_clone_and_fails_on_an_unexported_edit(tmp_path):
+    if subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "nbs", "r1_budget"],
+                      capture_output=True, text=True).stdout.strip():
+        pytest.skip("uncommitted notebook or module changes: the clone would not hold them")
+    clone, bin_dir = _clone(tmp_path), str(Path(sys.executable).parent)
+    check = lambda: subprocess.run(["bash", "tools/check_sync.sh", bin_dir], cwd=clone, capture_output=True, text=True)
+    r = check()
+    assert r.returncode == 0, r.stderr
+    nb = clone / "nbs" / "01_data.ipynb"
+    nb.write_text(nb.read_text().replace("def make_conversation(", "def make_conversation_(", 1))
+    subprocess.run(["git", "-C", str(clone), "commit", "-qam", "edit a notebook, forget to export"], check=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t"})
+    r = check()
+    assert r.returncode == 1 and "r1_budget/data.py" in r.stderr and "must match the notebooks" in r.stderr

@@ -12,8 +12,8 @@ before=$(state)
 "$bin/nbdev-clean"
 after=$(state)
 if [ "$before" != "$after" ]; then
-  echo "nbdev-export / nbdev-clean changed these files:" >&2
-  diff <(echo "$before") <(echo "$after") | sed -n 's/^> /  /p' >&2
+  echo "nbdev-export / nbdev-clean changed files (git status now):" >&2
+  git status --porcelain -- nbs r1_budget | sed 's/^/  /' >&2
   echo "The exported package must match the notebooks and notebooks must be clean: review and commit the changes." >&2
   exit 1
 fi
