@@ -1,0 +1,86 @@
+"""Reward throughput: r1_budget's rewards against TRL's `accuracy_reward` on the same batch.
+
+Scores 2,048 GSM8K-style completions (right, wrong and malformed; 100-600 tokens) with
+  - r1_budget's accuracy reward,
+  - the seed's five weighted rewards (r1_budget), and
+  - TRL's `trl.rewards.accuracy_reward` (math-verify on every completion),
+and prints completions per second side by side with the ratios. Targets: our accuracy reward at least 10x TRL's,
+and the whole five-reward set faster than TRL's accuracy reward alone. Then times the slowest single completion
+of an adversarial set (target: 50 ms on the main thread).
+
+    .venv/bin/python benchmarks/rewards.py [--n 2048] [--seed 0]
+"""
+import argparse
+import logging
+import random
+import time
+
+WORDS = ("so we add the two amounts then multiply by the number of days which gives the total "
+         "she had left after paying for each item and the rest was shared equally").split()
+
+
+def make_batch(n, seed):
+    rng = random.Random(seed)
+    completions, solutions = [], []
+    for i in range(n):
+        gold = rng.randint(1, 5000)
+        reasoning = " ".join(rng.choice(WORDS) for _ in range(rng.randint(75, 450)))   # ~100-600 tokens
+        kind = i % 5
+        if kind in (0, 1):   answer = f"<answer>\n$\\boxed{{{gold:,}}}$\n</answer>"                 # right
+        elif kind in (2, 3): answer = f"<answer>\n$\\boxed{{{gold + rng.randint(1, 9)}}}$\n</answer>"  # wrong
+        else:                answer = rng.choice(["I am not sure.", f"<answer>{gold}", "<answer></answer>"])  # malformed
+        completions.append([{"role": "assistant", "content": f"<think>\n{reasoning}\n</think>\n{answer}"}])
+        solutions.append(str(gold))
+    return completions, solutions
+
+
+def rate(fn, completions, solutions, repeat=1):
+    start = time.perf_counter()
+    for _ in range(repeat):
+        out = fn(completions, solution=solutions)
+    return len(completions) * repeat / (time.perf_counter() - start), out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=2048)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    logging.disable(logging.WARNING)
+    from trl.rewards import accuracy_reward as trl_accuracy
+    from r1_budget.rewards import (SEED_REWARD_WEIGHTS, accuracy_reward, answers_match, combine_rewards, REWARD_FUNCS,
+                                   _warm_up)
+
+    completions, solutions = make_batch(args.n, args.seed)
+    _warm_up(); trl_accuracy(completions[:2], solutions[:2])      # imports and sympy caches, for both sides
+    seed_five = combine_rewards(SEED_REWARD_WEIGHTS)
+
+    ours, ours_out = rate(accuracy_reward, completions, solutions, repeat=3)
+    five, _ = rate(seed_five, completions, solutions, repeat=3)
+    trl, trl_out = rate(trl_accuracy, completions, solutions)
+    agree = sum((a == 1.0) == (t == 1.0) for a, t in zip(ours_out, trl_out)) / len(ours_out)
+
+    print(f"batch: {args.n} completions, {sum(ours_out):.0f} right by our accuracy reward, {sum(t or 0 for t in trl_out):.0f} by TRL's")
+    print(f"{'':34}{'completions/s':>15}{'vs TRL accuracy':>18}")
+    print(f"{'TRL accuracy_reward':34}{trl:15,.0f}{1.0:17.1f}x")
+    print(f"{'r1_budget accuracy':34}{ours:15,.0f}{ours / trl:17.1f}x   (target >= 10x)")
+    print(f"{'r1_budget seed five, combined':34}{five:15,.0f}{five / trl:17.1f}x   (target > 1x)")
+    print(f"verdicts agreeing with TRL's: {agree:.1%}")
+
+    adversarial = ["x" * 1_000_000, "\\boxed{" * 100_000, "<answer>9^{9^{9^{9}}}</answer>", "<answer>(10^{6})!</answer>",
+                   "<answer>1e999999</answer>", "<answer>" + "9" * 5000 + "</answer>", "<think>" * 100_000,
+                   "<answer>\\frac{" * 500 + "</answer>", "<answer>\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}</answer>",
+                   "<answer>x^2+2x+1=(x+1)^2</answer>", "<answer>\\sqrt{\\sqrt{\\sqrt{2}}}</answer>"]
+    worst, worst_case = 0.0, None
+    for c in adversarial:
+        for name, f in REWARD_FUNCS.items():
+            start = time.perf_counter()
+            f([c], solution=["\\frac{7}{3}"], numbers=[[1, 2]], target=[3])
+            took = time.perf_counter() - start
+            if took > worst: worst, worst_case = took, (name, c[:40])
+    print(f"slowest single completion of {len(adversarial)} adversarial ones, any reward: {worst * 1000:.1f} ms "
+          f"({worst_case[0]} on {worst_case[1]!r}) (target <= 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
