@@ -202,3 +202,29 @@ def test_grpo_under_accelerate_launch_with_two_processes(sft_run, tmp_path):
     assert "[rank 0/2] grpo" in r.stdout and "[rank 1/2] grpo" in r.stdout
     assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 2
     assert [p.name for p in out.iterdir() if p.name.startswith((".final", "final"))] == ["final"]
+
+
+def test_health_callback_warns_once_per_problem_and_stops_on_nan():
+    import warnings
+    from r1_budget.sft import TrainingHealthCallback
+
+    class State: global_step = 3
+
+    class Control: should_training_stop = False
+
+    cb = TrainingHealthCallback(patience=3)
+    healthy = {"loss": 0.5, "frac_reward_zero_std": 0.2, "completions/clipped_ratio": 0.1, "rewards/format/std": 0.4}
+    sick = {"loss": 0.5, "frac_reward_zero_std": 1.0, "completions/clipped_ratio": 0.9, "rewards/format/std": 0.0,
+            "rewards/format/mean": 0.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logs in [healthy] * 5 + [sick, sick, healthy, sick, sick]:     # streaks broken by a healthy log
+            cb.on_log(None, State, Control, logs)
+        assert cb.warnings == []
+        for _ in range(4):
+            cb.on_log(None, State, Control, sick)
+        assert len(cb.warnings) == 3                                          # zero spread, truncation, constant reward
+        assert any("hit max_completion_length" in w for w in cb.warnings)
+        assert not Control.should_training_stop
+        cb.on_log(None, State, Control, {"loss": float("inf")})
+    assert Control.should_training_stop and "loss is inf at step 3" in cb.warnings[-1]
