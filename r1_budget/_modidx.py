@@ -136,6 +136,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'r1_budget.sft.load_for_stage': ('sft.html#load_for_stage', 'r1_budget/sft.py'),
                                'r1_budget.sft.prepare_for_tokenizer': ('sft.html#prepare_for_tokenizer', 'r1_budget/sft.py'),
                                'r1_budget.sft.save_final_model': ('sft.html#save_final_model', 'r1_budget/sft.py'),
+                               'r1_budget.sft.train_and_save': ('sft.html#train_and_save', 'r1_budget/sft.py'),
                                'r1_budget.sft.train_sft': ('sft.html#train_sft', 'r1_budget/sft.py'),
                                'r1_budget.sft.write_run_files': ('sft.html#write_run_files', 'r1_budget/sft.py')},
             'r1_budget.tasks': { 'r1_budget.tasks._countdown_problem': ('tasks.html#_countdown_problem', 'r1_budget/tasks.py'),
