@@ -143,3 +143,31 @@ def test_comparison_bars(tmp_path):
                 "format_rate_stderr": 0.0}
     fig = plot_comparison({"sft": m(0.3), "grpo": m(0.45)})
     assert len(fig.axes[0].patches) == 6 and drawn(save_figure(fig, tmp_path / "bars.png"))
+
+
+def test_vllm_backend_glue(tiny, problems, monkeypatch):
+    "The vLLM path with a stand-in `vllm` module (no GPU here): same records, same scoring."
+    import types
+    from r1_budget import evaluate as E
+    calls = {}
+
+    class Out:
+        def __init__(self, text, ids, reason): self.text, self.token_ids, self.finish_reason = text, ids, reason
+
+    class LLM:
+        def __init__(self, model, seed): calls["model"] = model
+        def generate(self, texts, params):
+            calls["texts"], calls["params"] = texts, params
+            return [types.SimpleNamespace(outputs=[Out("<think>x</think><answer>1</answer>", [1, 2, 3], "stop")]) for _ in texts]
+
+    fake = types.ModuleType("vllm")
+    fake.LLM, fake.SamplingParams = LLM, lambda **kw: kw
+    monkeypatch.setitem(sys.modules, "vllm", fake)
+    monkeypatch.setattr(E, "vllm_available", lambda: True)
+    m = evaluate(tiny, problems, n=4, backend="auto", progress=False)
+    assert calls["model"] == str(tiny) and len(calls["texts"]) == 4
+    assert calls["params"]["temperature"] == 0.0 and calls["params"]["max_tokens"] == 256
+    assert m["format_rate"] == 1.0 and m["mean_completion_tokens"] == 3 and m["truncation_rate"] == 0.0
+    monkeypatch.setattr(E, "vllm_available", lambda: False)
+    with pytest.raises(ValueError, match="backend='vllm' needs vLLM installed, a CUDA GPU"):
+        evaluate(tiny, problems, backend="vllm")
