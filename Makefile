@@ -4,8 +4,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Installed only when the environment has no torch yet: the CPU build is enough for everything here and is a
-# fraction of the size of a CUDA build. Override for a GPU machine, e.g. make test TORCH="torch==2.13.0".
+# Installed only when the environment has no torch yet. The default is what these machines hold on disk (a CPU
+# build); for a GPU machine pass your own pip arguments, e.g. make install TORCH="torch==2.13.0 --index-url URL".
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.r1-budget-installed
 # Tests never reach the Hugging Face Hub: everything they load is built locally or ships in tests/fixtures.
@@ -17,7 +17,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -c "import torch" 2>/dev/null || { echo "installing $(TORCH)"; $(BIN)/python -m pip install --quiet "$(TORCH)"; }
+	@$(BIN)/python -c "import torch" 2>/dev/null || { echo "installing $(TORCH)"; $(BIN)/python -m pip install --quiet $(TORCH); }
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@# the notebooks' kernel (python3) is this environment's Python, also for Jupyter installed elsewhere
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (r1-budget)" >/dev/null
