@@ -158,6 +158,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'r1_budget.sft._peft_config': ('sft.html#_peft_config', 'r1_budget/sft.py'),
                                'r1_budget.sft._resume_from': ('sft.html#_resume_from', 'r1_budget/sft.py'),
                                'r1_budget.sft.as_plain_text': ('sft.html#as_plain_text', 'r1_budget/sft.py'),
+                               'r1_budget.sft.build_sft_trainer': ('sft.html#build_sft_trainer', 'r1_budget/sft.py'),
                                'r1_budget.sft.last_checkpoint': ('sft.html#last_checkpoint', 'r1_budget/sft.py'),
                                'r1_budget.sft.load_for_stage': ('sft.html#load_for_stage', 'r1_budget/sft.py'),
                                'r1_budget.sft.prepare_for_tokenizer': ('sft.html#prepare_for_tokenizer', 'r1_budget/sft.py'),

@@ -228,3 +228,15 @@ def test_health_callback_warns_once_per_problem_and_stops_on_nan():
         assert not Control.should_training_stop
         cb.on_log(None, State, Control, {"loss": float("inf")})
     assert Control.should_training_stop and "loss is inf at step 3" in cb.warnings[-1]
+
+
+def test_sft_loss_is_on_the_completion_only(tmp_path):
+    from r1_budget.sft import build_sft_trainer
+    cfg = parse_config("sft", ["--output_dir", str(tmp_path / "sft"), "--model_name_or_path", "tiny:tiny",
+                               "--synthetic_n", "40", "--heldout_size", "10"], recipe_path("tiny/sft"))
+    trainer, tok, n = build_sft_trainer(cfg)
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+    for ids, labels in zip(batch["input_ids"], batch["labels"]):
+        trained = tok.decode([t for t, l in zip(ids.tolist(), labels.tolist()) if l != -100])
+        assert trained.startswith("<think>") and "<answer>" in trained and trained.rstrip().endswith("<|im_end|>")
+        assert "<|im_start|>user" not in trained                      # the prompt is not trained on
