@@ -48,7 +48,7 @@ def main():
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     from trl.rewards import accuracy_reward as trl_accuracy
-    from r1_budget.rewards import (SEED_REWARD_WEIGHTS, accuracy_reward, answers_match, combine_rewards, REWARD_FUNCS,
+    from r1_budget.rewards import (SEED_REWARD_WEIGHTS, accuracy_reward, combine_rewards, REWARD_FUNCS,
                                    _warm_up)
 
     completions, solutions = make_batch(args.n, args.seed)

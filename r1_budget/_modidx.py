@@ -8,6 +8,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'r1_budget.cli._field_args': ('cli.html#_field_args', 'r1_budget/cli.py'),
                                'r1_budget.cli._run_data': ('cli.html#_run_data', 'r1_budget/cli.py'),
                                'r1_budget.cli._run_eval': ('cli.html#_run_eval', 'r1_budget/cli.py'),
+                               'r1_budget.cli._run_plot': ('cli.html#_run_plot', 'r1_budget/cli.py'),
                                'r1_budget.cli._stage_help': ('cli.html#_stage_help', 'r1_budget/cli.py'),
                                'r1_budget.cli.build_parser': ('cli.html#build_parser', 'r1_budget/cli.py'),
                                'r1_budget.cli.main': ('cli.html#main', 'r1_budget/cli.py'),

@@ -1,5 +1,4 @@
 "The installed `r1-budget` command, run as a user would."
-import json
 import os
 import shutil
 import subprocess

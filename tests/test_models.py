@@ -1,8 +1,6 @@
 "Models: archive safety, checkpoint discovery, loading errors, LoRA merge equivalence, the tiny model and tokenizer."
 import hashlib
 import io
-import json
-import os
 import tarfile
 from pathlib import Path
 

@@ -1,7 +1,6 @@
 "SFT and GRPO on the embedded tiny model: training, the seed's examples as written, bad configs, resume, multi-process."
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from r1_budget import sft as S
 from r1_budget.config import from_seed_config, parse_config, recipe_path
 from r1_budget.grpo import train_grpo
 from r1_budget.models import build_tiny_model, load_model_and_tokenizer
