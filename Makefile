@@ -11,7 +11,7 @@ STAMP := $(VENV)/.r1-budget-installed
 # Tests never reach the Hugging Face Hub: everything they load is built locally or ships in tests/fixtures.
 TEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg TOKENIZERS_PARALLELISM=false
 
-.PHONY: install test sync-check nbtest pytest lab readme clean
+.PHONY: install demo test sync-check nbtest pytest lab readme clean
 
 install: $(STAMP)
 
@@ -22,6 +22,12 @@ $(STAMP): pyproject.toml
 	@# the notebooks' kernel (python3) is this environment's Python, also for Jupyter installed elsewhere
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (r1-budget)" >/dev/null
 	@touch $@
+
+# The main job: the whole pipeline on the embedded tiny model (about 4 minutes on 2 CPU cores, nothing downloaded).
+# Each run gets a new directory; the report's path is printed at the end. DEMO_ARGS passes flags, e.g. "--seed 1".
+DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
+demo: $(STAMP)
+	$(BIN)/r1-budget demo --out $(DEMO_OUT) $(DEMO_ARGS)
 
 # nbdev-test runs every notebook cell; pytest runs tests/ and ends with its summary line.
 test: $(STAMP) sync-check nbtest pytest

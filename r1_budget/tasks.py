@@ -12,7 +12,7 @@ from .data import format_completion, make_conversation, SYSTEM_PROMPT
 
 # %% auto #0
 __all__ = ['MULTIPLY_LEVELS', 'COUNTDOWN_LEVELS', 'SYNTHETIC_TASKS', 'multiply_trace', 'evaluate_expression', 'check_countdown',
-           'make_synthetic_dataset']
+           'make_synthetic_dataset', 'shows_work']
 
 # %% ../nbs/01b_tasks.ipynb #91ba2a80
 MULTIPLY_LEVELS = {1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2), 5: (3, 2)} # difficulty -> digits of (a, b)
@@ -24,13 +24,22 @@ def _place_parts(x:int)->list[int]:
     s = str(x)
     return [int(c) * 10 ** (len(s) - i - 1) for i, c in enumerate(s) if c != "0"]
 
+def _long_steps(a:int, b:int)->list[str]:
+    "Long multiplication of `a` by the digit `b`, units first: each digit times `b`, plus the carry."
+    steps, carry = [], 0
+    for d in reversed(str(a)):
+        v = int(d) * b + carry
+        steps.append(f"{d}*{b}+{carry}={v}" if carry else f"{d}*{b}={v}")
+        carry = v // 10
+    return steps
+
 def multiply_trace(a:int, b:int)->str:
-    "The worked reasoning for `a*b`: the larger-place factor split by place value, partial products listed."
-    if b >= 10: parts, terms = _place_parts(b), [f"{a}*{p}" for p in _place_parts(b)]
-    else: parts, terms = _place_parts(a), [f"{p}*{b}" for p in _place_parts(a)]
-    prods = [a * p if b >= 10 else p * b for p in parts]
-    if len(terms) == 1: return f"{a}*{b}={prods[0]}"
-    return f"{a}*{b}=" + "+".join(terms) + "=" + "+".join(map(str, prods))
+    "The worked reasoning for `a*b`: long multiplication by a one-digit `b`; otherwise `b` split by place value."
+    if b < 10: return ",".join(_long_steps(a, b))
+    parts = _place_parts(b)
+    if len(parts) == 1: return f"{a}*{b}={a * b}"
+    return f"{a}*{b}=" + "+".join(f"{a}*{p}" for p in parts) + "=" + "+".join(str(a * p) for p in parts)
+
 
 # %% ../nbs/01b_tasks.ipynb #c01c6c51
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
@@ -100,15 +109,19 @@ SYNTHETIC_TASKS = {"multiply": MULTIPLY_LEVELS, "countdown": COUNTDOWN_LEVELS}
 def _multiply_problem(rng, level):
     da, db = MULTIPLY_LEVELS[level]
     a, b = rng.randint(*_digits_range(da)), rng.randint(*_digits_range(db))
-    return f"{a}*{b}=?", dict(solution=str(a * b), completion=format_completion(multiply_trace(a, b), str(a * b), compact=True))
+    return f"{a}*{b}=?", dict(solution=str(a * b), trace=multiply_trace(a, b), answer=str(a * b), shortcut=f"{a}*{b}={a * b}")
 
 def _countdown_row(rng, level):
     k, hi = COUNTDOWN_LEVELS[level]
     nums, target, tree, steps = _countdown_problem(rng, k, hi)
     expr = _render(tree)
     problem = f"Using the numbers {', '.join(map(str, nums))} once each with + - * /, make {target}."
-    return problem, dict(solution=str(target), completion=format_completion(",".join(steps), expr, compact=True),
+    return problem, dict(solution=str(target), trace=",".join(steps), answer=expr, shortcut=f"{expr}={target}",
                          numbers=nums, target=target, expression=expr)
+
+def _skips_work(problem:str, seed:int, rate:float)->bool:
+    "Whether the teacher answers `problem` without working: a fixed draw per problem, independent of the problem stream."
+    return rate > 0 and random.Random(f"shortcut-{seed}-{problem}").random() < rate
 
 def make_synthetic_dataset(
     task:str="multiply", # one of `SYNTHETIC_TASKS`
@@ -117,12 +130,14 @@ def make_synthetic_dataset(
     difficulty:int=2, # a key of the task's levels (`MULTIPLY_LEVELS`, `COUNTDOWN_LEVELS`)
     system_prompt:str|None=SYSTEM_PROMPT, # system turn of each prompt; None leaves it out (short prompts for tiny models)
     unique:bool=True, # every problem distinct
+    shortcut_rate:float=0.0, # fraction of traces that skip the work (`<think>347*6=2082</think>`): an imperfect teacher
 )->datasets.Dataset:
     "`n` generated problems of `task` in canonical form (plus `numbers`, `target`, `expression` for countdown)."
     if task not in SYNTHETIC_TASKS: raise ValueError(f"unknown task '{task}'; valid: {list(SYNTHETIC_TASKS)}")
     levels = SYNTHETIC_TASKS[task]
     if difficulty not in levels: raise ValueError(f"difficulty {difficulty} is not a level of '{task}'; valid: {sorted(levels)}")
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not 0 <= shortcut_rate <= 1: raise ValueError(f"shortcut_rate must be between 0 and 1, got {shortcut_rate!r}")
     if task == "multiply" and unique:
         (lo_a, hi_a), (lo_b, hi_b) = (_digits_range(d) for d in MULTIPLY_LEVELS[difficulty])
         size = (hi_a - lo_a + 1) * (hi_b - lo_b + 1)
@@ -138,5 +153,15 @@ def make_synthetic_dataset(
                                                 "raise difficulty or pass unique=False")
             continue
         seen.add(problem)
-        rows.append(dict(prompt=make_conversation(problem, system_prompt), **extra))
+        trace, answer, shortcut = extra.pop("trace"), extra.pop("answer"), extra.pop("shortcut")
+        if _skips_work(problem, seed, shortcut_rate): trace = shortcut
+        rows.append(dict(prompt=make_conversation(problem, system_prompt),
+                         completion=format_completion(trace, answer, compact=True), **extra))
     return datasets.Dataset.from_list(rows)
+
+# %% ../nbs/01b_tasks.ipynb #181acbfe
+def shows_work(completion)->bool:
+    "Whether a completion's `<think>` section has more than one step (a shortcut trace states only the result)."
+    text = completion if isinstance(completion, str) else completion[-1]["content"]
+    m = re.search(r"<think>(.*?)</think>", text, re.S)
+    return bool(m) and m.group(1).count("=") > 1

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from r1_budget.data import extract_answer, problem_key, train_test_split
 from r1_budget.tasks import (COUNTDOWN_LEVELS, MULTIPLY_LEVELS, check_countdown, evaluate_expression,
-                             make_synthetic_dataset, multiply_trace)
+                             make_synthetic_dataset, multiply_trace, shows_work)
 
 
 @pytest.mark.parametrize("level", sorted(MULTIPLY_LEVELS))
@@ -18,7 +18,8 @@ def test_multiply_answers_and_traces_are_right(level):
         assert (len(str(a)), len(str(b))) == (da, db)
         assert r["solution"] == str(a * b) == extract_answer(r["completion"])
         trace = r["completion"][0]["content"].split("<think>")[1].split("</think>")[0]
-        assert sum(int(x) for x in trace.split("=")[-1].split("+")) == a * b   # the partial products add up
+        if b >= 10: assert sum(int(x) for x in trace.split("=")[-1].split("+")) == a * b   # the partial products add up
+        else: assert read_long_product(trace) == a * b                                     # the digits spell the product
 
 
 @pytest.mark.parametrize("level", sorted(COUNTDOWN_LEVELS))
@@ -67,10 +68,46 @@ def test_no_system_prompt_gives_short_prompts():
     assert r["prompt"] == [{"role": "user", "content": r["prompt"][0]["content"]}]
 
 
+def read_long_product(trace):
+    "The product a long-multiplication trace spells: the last result, then earlier units digits, last to first."
+    results = [step.split("=")[1] for step in trace.split(",")]
+    return int(results[-1] + "".join(r[-1] for r in reversed(results[:-1])))
+
+
 def test_multiply_trace_examples():
-    assert multiply_trace(47, 6) == "47*6=40*6+7*6=240+42"
-    assert multiply_trace(305, 7) == "305*7=300*7+5*7=2100+35"
+    assert multiply_trace(47, 6) == "7*6=42,4*6+4=28"
+    assert multiply_trace(305, 7) == "5*7=35,0*7+3=3,3*7=21"
     assert multiply_trace(123, 45) == "123*45=123*40+123*5=4920+615"
+
+
+@given(st.integers(1, 10**6), st.integers(1, 9))
+def test_long_multiplication_steps_are_small_and_spell_the_product(a, b):
+    trace = multiply_trace(a, b)
+    assert read_long_product(trace) == a * b
+    for step in trace.split(","):
+        lhs, rhs = step.split("=")
+        digit, rest = lhs.split("*")
+        assert len(digit) == 1 and int(rhs) < 90                  # a times-table fact plus a carry below 9
+
+
+@pytest.mark.parametrize("task,difficulty", [("multiply", 3), ("countdown", 2)])
+def test_shortcut_traces_keep_problems_and_answers(task, difficulty):
+    full = make_synthetic_dataset(task, n=400, seed=1, difficulty=difficulty)
+    mixed = make_synthetic_dataset(task, n=400, seed=1, difficulty=difficulty, shortcut_rate=0.5)
+    assert mixed["prompt"] == full["prompt"] and mixed["solution"] == full["solution"]
+    skipped = [not shows_work(r["completion"]) for r in mixed]
+    assert 0.4 < sum(skipped) / 400 < 0.6
+    assert all(shows_work(r["completion"]) for r in full)
+    for r, s in zip(mixed, skipped):
+        assert extract_answer(r["completion"]) == extract_answer(full[mixed["prompt"].index(r["prompt"])]["completion"])
+    all_skipped = make_synthetic_dataset(task, n=50, seed=1, difficulty=difficulty, shortcut_rate=1.0)
+    assert not any(shows_work(r["completion"]) for r in all_skipped)
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.01, float("nan")])
+def test_shortcut_rate_out_of_range(rate):
+    with pytest.raises(ValueError, match="shortcut_rate must be between 0 and 1"):
+        make_synthetic_dataset(n=5, shortcut_rate=rate)
 
 # ---- the evaluator never runs anything but arithmetic ------------------------------------------------------------------
 

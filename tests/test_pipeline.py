@@ -1,0 +1,158 @@
+"The main job: `run_demo` end to end on a reduced budget, its report, its CLI, and the tutorial in a real kernel."
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from r1_budget import cli, pipeline
+from r1_budget.pipeline import TARGETS, demo_checks, prepare_run_dir, run_demo, stage_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    "One quick demo run (full SFT, a third of the GRPO steps: about two minutes on 2 cores), shared by the tests."
+    out = tmp_path_factory.mktemp("demo") / "run"
+    summary = run_demo(out, quick=True, progress=False, command="r1-budget demo --quick")
+    return out, summary
+
+
+@pytest.mark.slow
+def test_demo_writes_the_run_directory(demo):
+    out, _ = demo
+    for rel in ["report.md", "summary.json", "demo.json", "plots/comparison.png", "sft/plots/training.png",
+                "grpo/plots/training.png", "sft/final/config.json", "grpo/final/config.json", "sft/trainer_state.json",
+                *(f"eval/{s}/{f}" for s in ("base", "sft", "grpo") for f in ("metrics.json", "samples.jsonl"))]:
+        assert (out / rel).exists(), rel
+    assert len((out / "eval/grpo/samples.jsonl").read_text().splitlines()) == 200
+
+
+@pytest.mark.slow
+def test_summary_structure_and_learning_direction(demo):
+    out, summary = demo
+    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    for stage in ("base", "sft", "grpo"):
+        m = summary["stages"][stage]
+        for key in ("strict_accuracy", "strict_accuracy_stderr", "format_rate", "shows_work_rate"):
+            assert 0 <= m[key] <= 1, (stage, key)
+        assert m["n"] == 200
+    assert {"total", "data", "sft", "grpo", "eval_base", "eval_sft", "eval_grpo", "plots"} <= set(summary["wall_seconds"])
+    assert summary["wall_seconds"]["total"] >= summary["wall_seconds"]["sft"] + summary["wall_seconds"]["grpo"]
+    assert {"torch", "transformers", "trl", "python", "r1_budget"} <= set(summary["versions"])
+    assert summary["command"] == "r1-budget demo --quick" and summary["quick"] is True
+    s, g, b = (summary["stages"][k] for k in ("sft", "grpo", "base"))
+    assert s["format_rate"] > 0.9 and s["strict_accuracy"] > b["strict_accuracy"]
+    assert g["strict_accuracy"] >= s["strict_accuracy"], "GRPO made held-out accuracy worse"
+    assert g["shows_work_rate"] >= s["shows_work_rate"]
+    assert summary["grpo_gain"]["points"] == pytest.approx(100 * (g["strict_accuracy"] - s["strict_accuracy"]), abs=0.06)
+
+
+@pytest.mark.slow
+def test_report_holds_table_checks_times_versions_and_plots(demo):
+    out, summary = demo
+    report = (out / "report.md").read_text()
+    assert "r1-budget demo --quick" in report
+    assert stage_table({k: {**summary["stages"][k]} for k in ("base", "sft", "grpo")}).splitlines()[0] in report
+    assert report.count("| base |") == 1 and "| grpo |" in report
+    for name in summary["checks"]: assert name in report
+    for rel in summary["plots"].values(): assert f"]({rel})" in report and (out / rel).exists()
+    assert f"trl {summary['versions']['trl']}" in report and "| total |" in report
+
+
+@pytest.mark.slow
+def test_an_existing_run_is_never_silently_overwritten(demo):
+    out, _ = demo
+    before = (out / "report.md").read_text()
+    with pytest.raises(FileExistsError, match="already holds a demo run; choose another --out, or pass --overwrite"):
+        run_demo(out, quick=True, progress=False)
+    assert (out / "report.md").read_text() == before
+
+
+def test_prepare_run_dir_protects_what_is_not_a_demo_run(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="holds no demo run"):
+        prepare_run_dir(tmp_path, overwrite=True)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileExistsError, match="is a file"):
+        prepare_run_dir(tmp_path / "file")
+    assert prepare_run_dir(tmp_path / "new" / "run").is_dir()
+    old = tmp_path / "old"; old.mkdir(); (old / "demo.json").write_text("{}"); (old / "report.md").write_text("x")
+    assert list(prepare_run_dir(old, overwrite=True).iterdir()) == []
+
+
+def _summary(sft_acc, grpo_acc, fmt=1.0, total=200.0, se=0.03):
+    stage = lambda acc: dict(strict_accuracy=acc, strict_accuracy_stderr=se, format_rate=fmt)
+    return dict(stages=dict(sft=stage(sft_acc), grpo=stage(grpo_acc)), wall_seconds=dict(total=total))
+
+
+@pytest.mark.parametrize("sft,grpo,fmt,total,failing", [
+    (0.35, 0.90, 1.0, 200, []),
+    (0.35, 0.40, 1.0, 200, ["grpo at least 10 points above sft, beyond 2 se"]),
+    (0.10, 0.90, 1.0, 200, ["sft accuracy between 20% and 80%"]),
+    (0.35, 0.90, 0.8, 200, ["sft format rate above 90%"]),
+    (0.35, 0.90, 1.0, 301, ["whole demo within 5 minutes"]),
+    (0.85, 0.99, 1.0, 200, ["sft accuracy between 20% and 80%"]),
+])
+def test_demo_checks_match_the_targets(sft, grpo, fmt, total, failing):
+    checks = demo_checks(_summary(sft, grpo, fmt, total))
+    assert sorted(k for k, ok in checks.items() if not ok) == failing
+    assert TARGETS["wall_seconds_max"] == 300
+
+
+def test_a_10_point_gain_within_noise_fails_the_gain_check():
+    assert not demo_checks(_summary(0.30, 0.41, se=0.05))["grpo at least 10 points above sft, beyond 2 se"]
+
+
+def test_cli_demo_passes_its_flags_to_run_demo(monkeypatch, tmp_path, capsys):
+    seen = {}
+    monkeypatch.setattr(pipeline, "run_demo", lambda out, **kw: seen.update(out=out, **kw))
+    monkeypatch.setattr(sys, "argv", ["r1-budget", "demo", "--out", str(tmp_path / "d"), "--seed", "3"])
+    assert cli.main(["demo", "--out", str(tmp_path / "d"), "--seed", "3", "--task", "countdown", "--quick",
+                     "--grpo-arg", "max_steps=5", "--sft-arg", "num_train_epochs=1", "--quiet"]) == 0
+    assert seen["out"] == str(tmp_path / "d") and seen["seed"] == 3 and seen["task"] == "countdown"
+    assert seen["quick"] and not seen["progress"] and not seen["overwrite"]
+    assert seen["grpo_args"] == ["--max_steps", "5"] and seen["sft_args"] == ["--num_train_epochs", "1"]
+    assert seen["command"].startswith("r1-budget demo --out")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["demo", "--task", "sudoku"], "invalid choice: 'sudoku'"),
+    (["demo", "--grpo-arg", "max_steps"], "--grpo-arg 'max_steps': expected FLAG=VALUE"),
+])
+def test_cli_demo_bad_flags(argv, message, capsys, tmp_path):
+    try: status = cli.main([*argv, "--out", str(tmp_path / "x")])
+    except SystemExit as e: status = e.code
+    assert status in (1, 2) and message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_unknown_demo_task_fails_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="unknown demo task 'sudoku'"):
+        pipeline.plan_demo(tmp_path / "d", task="sudoku")
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
+def test_tutorial_notebook_runs_in_a_real_kernel(tmp_path):
+    "JupyterLab's way: a real kernel runs the tutorial top to bottom (nbdev-test uses a plain IPython shell)."
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.read(ROOT / "nbs" / "10_tutorial.ipynb", as_version=4)
+    env_before = os.environ.get("IN_TEST")
+    os.environ["IN_TEST"] = "1"            # the kernel inherits it: the tutorial's shorter schedule
+    try:
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "nbs")}}).execute()
+    finally:
+        if env_before is None: os.environ.pop("IN_TEST")
+        else: os.environ["IN_TEST"] = env_before
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "| grpo |" in text and "GRPO took" in text
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 2, "the training curves and the comparison are drawn"
+    assert not list((ROOT / "nbs").glob("runs")), "the tutorial writes its runs to a temporary folder"
