@@ -18,7 +18,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c "import torch" 2>/dev/null || { echo "installing $(TORCH)"; $(BIN)/python -m pip install --quiet $(TORCH); }
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,aws]"
 	@# the notebooks' kernel (python3) is this environment's Python, also for Jupyter installed elsewhere
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (r1-budget)" >/dev/null
 	@touch $@

@@ -159,7 +159,7 @@ def make_synthetic_dataset(
                          completion=format_completion(trace, answer, compact=True), **extra))
     return datasets.Dataset.from_list(rows)
 
-# %% ../nbs/01b_tasks.ipynb #181acbfe
+# %% ../nbs/01b_tasks.ipynb #c0890c85
 def shows_work(completion)->bool:
     "Whether a completion's `<think>` section has more than one step (a shortcut trace states only the result)."
     text = completion if isinstance(completion, str) else completion[-1]["content"]
