@@ -111,6 +111,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'r1_budget.pipeline._machine': ('tutorial.html#_machine', 'r1_budget/pipeline.py'),
                                     'r1_budget.pipeline._pct': ('tutorial.html#_pct', 'r1_budget/pipeline.py'),
                                     'r1_budget.pipeline._rate': ('tutorial.html#_rate', 'r1_budget/pipeline.py'),
+                                    'r1_budget.pipeline._settings': ('tutorial.html#_settings', 'r1_budget/pipeline.py'),
                                     'r1_budget.pipeline._versions': ('tutorial.html#_versions', 'r1_budget/pipeline.py'),
                                     'r1_budget.pipeline.accuracy_change': ('tutorial.html#accuracy_change', 'r1_budget/pipeline.py'),
                                     'r1_budget.pipeline.demo_checks': ('tutorial.html#demo_checks', 'r1_budget/pipeline.py'),

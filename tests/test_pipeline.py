@@ -15,9 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     "One quick demo run (full SFT, a third of the GRPO steps: about two minutes on 2 cores), shared by the tests."
-    out = tmp_path_factory.mktemp("demo") / "run"
-    summary = run_demo(out, quick=True, progress=False, command="r1-budget demo --quick")
-    return out, summary
+    base, cwd = tmp_path_factory.mktemp("demo"), os.getcwd()
+    os.chdir(base)                          # a relative --out, as people type it
+    try: summary = run_demo("run", quick=True, progress=False, command="r1-budget demo --quick")
+    finally: os.chdir(cwd)
+    return base / "run", summary
 
 
 @pytest.mark.slow
