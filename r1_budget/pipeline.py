@@ -4,8 +4,8 @@
 
 # %% ../nbs/10_tutorial.ipynb #38cd762e
 from __future__ import annotations
-import contextlib, io, json, math, os, platform, shlex, shutil, sys, time
-from dataclasses import dataclass, field
+import contextlib, io, json, math, os, platform, shutil, time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import StageConfig, parse_config, recipe_path, resolve_model_path, stage_dataset

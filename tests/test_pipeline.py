@@ -158,3 +158,12 @@ def test_tutorial_notebook_runs_in_a_real_kernel(tmp_path):
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "the training curves and the comparison are drawn"
     assert not list((ROOT / "nbs").glob("runs")), "the tutorial writes its runs to a temporary folder"
+
+
+def test_countdown_demo_is_planned_with_its_own_recipes_and_reward(tmp_path):
+    plan = pipeline.plan_demo(tmp_path / "cd", task="countdown", seed=2)
+    assert plan.sft.data.synthetic_task == plan.grpo.data.synthetic_task == "countdown"
+    assert set(plan.grpo.rewards.rewards) == {"countdown", "format"}
+    assert plan.sft.training.seed == plan.grpo.training.seed == 2
+    assert len(plan.heldout) == 200 and {"numbers", "target"} <= set(plan.heldout.column_names)
+    assert Path(plan.base_model).name == "tiny-base-countdown-init"

@@ -112,3 +112,16 @@ def test_sync_check_passes_on_a_clean_clone_and_fails_on_an_unexported_edit(tmp_
                         "GIT_COMMITTER_EMAIL": "t@t"})
     r = check()
     assert r.returncode == 1 and "r1_budget/data.py" in r.stderr and "must match the notebooks" in r.stderr
+
+
+def test_readme_headline_comes_from_a_real_demo_run():
+    "The README's table is rendered from assets/demo-summary.json, written by `make demo`; the plot is that run's."
+    from r1_budget.pipeline import demo_checks, stage_table
+    summary = json.loads((ROOT / "assets" / "demo-summary.json").read_text())
+    text = (ROOT / "README.md").read_text()
+    assert stage_table(summary["stages"]) in text
+    assert f"Whole run: {summary['wall_seconds']['total']:.0f} s" in text and "make demo" in text
+    assert "](assets/demo-comparison.png)" in text and 0 < (ROOT / "assets" / "demo-comparison.png").stat().st_size < 100_000
+    assert summary["command"].startswith("r1-budget demo") and not summary["quick"]
+    assert all(demo_checks(summary).values()), "the published run meets the demo's targets"
+    assert summary["machine"]["gpu"] is None and summary["machine"]["cpus"] <= 2

@@ -1,5 +1,4 @@
 "SageMaker, with no AWS and no network: launches against moto, limits and budget before any call, the container emulated."
-import io
 import json
 import os
 import re

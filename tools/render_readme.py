@@ -15,6 +15,17 @@ from nbconvert.preprocessors import Preprocessor
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "<!-- Rendered from nbs/index.ipynb by `make readme`: edit the notebook, not this file. -->\n\n"
 _HIDDEN = re.compile(r"#\|\s*(hide|export|exporti|exports|default_exp)\b")
+_NO_ECHO = re.compile(r"#\|\s*echo:\s*false\b")
+
+
+def _outputs_text(cell) -> str:
+    "A code cell's outputs as markdown: text/markdown results as they are, streams as plain text."
+    parts = []
+    for out in cell.get("outputs", []):
+        data = out.get("data", {})
+        if "text/markdown" in data: parts.append(data["text/markdown"])
+        elif out.get("output_type") == "stream": parts.append(out["text"])
+    return "\n".join(p.strip("\n") for p in parts)
 
 
 class NbdevDirectives(Preprocessor):
@@ -25,6 +36,9 @@ class NbdevDirectives(Preprocessor):
         for cell in nb.cells:
             lines = cell.source.splitlines()
             if cell.cell_type == "code" and any(_HIDDEN.match(l) for l in lines):
+                continue
+            if cell.cell_type == "code" and any(_NO_ECHO.match(l) for l in lines):
+                kept.append(nbformat.v4.new_markdown_cell(_outputs_text(cell)))   # Quarto's echo: false: the output alone
                 continue
             cell.source = "\n".join(l for l in lines if not l.startswith("#|")).strip("\n")
             kept.append(cell)
