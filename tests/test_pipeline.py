@@ -144,13 +144,15 @@ def test_tutorial_notebook_runs_in_a_real_kernel(tmp_path):
     import nbformat
     from nbclient import NotebookClient
     nb = nbformat.read(ROOT / "nbs" / "10_tutorial.ipynb", as_version=4)
-    env_before = os.environ.get("IN_TEST")
+    saved = {k: os.environ.get(k) for k in ("IN_TEST", "MPLBACKEND")}
     os.environ["IN_TEST"] = "1"            # the kernel inherits it: the tutorial's shorter schedule
+    os.environ.pop("MPLBACKEND", None)     # and draws inline, as in JupyterLab (the tests' Agg would draw nothing)
     try:
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "nbs")}}).execute()
     finally:
-        if env_before is None: os.environ.pop("IN_TEST")
-        else: os.environ["IN_TEST"] = env_before
+        for k, v in saved.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))

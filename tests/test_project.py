@@ -48,7 +48,7 @@ def test_dependencies_have_lower_bounds_and_caps():
     names = {re.split(r"[<>=]", d)[0] for d in proj["dependencies"]}
     assert {"torch", "transformers", "trl", "peft", "datasets", "accelerate", "math-verify", "matplotlib", "pyyaml"} <= names
     assert any(d.startswith("trl>=1.16,<1.17") for d in proj["dependencies"])   # the minor series tested
-    assert any(d.startswith("sagemaker>=3.27,<4") for d in proj["optional-dependencies"]["aws"])
+    assert any(d.startswith("sagemaker-train>=1.27,<2") for d in proj["optional-dependencies"]["aws"])   # SDK v3's ModelTrainer
     assert proj["scripts"]["r1-budget"] == "r1_budget.cli:main"
 
 
