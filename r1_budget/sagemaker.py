@@ -271,9 +271,11 @@ def launch_training_job(
         distributed=Torchrun() if gpus > 1 or instance_count > 1 else None,
         hyperparameters=hps, environment=environment or {})
     channels = [InputData(channel_name=name, data_source=str(src)) for name, src in inputs.items()]
-    if dry_run: return trainer._create_training_job_args(input_data_config=channels, boto3=True)
-    trainer.train(input_data_config=channels, wait=wait, logs=wait)
-    return trainer._latest_training_job.training_job_name
+    try:  # the SDK uploads the staged source while it builds the request; the local copy is not needed after
+        if dry_run: return trainer._create_training_job_args(input_data_config=channels, boto3=True)
+        trainer.train(input_data_config=channels, wait=wait, logs=wait)
+        return trainer._latest_training_job.training_job_name
+    finally: shutil.rmtree(source_dir, ignore_errors=True)
 
 # %% ../nbs/09_sagemaker.ipynb #3dacf68b
 def model_artifacts(job_name:str, session=None)->str:

@@ -312,3 +312,11 @@ def test_dockerfile_installs_the_package_with_pyprojects_pins_only():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'^vllm = \["trl\[vllm\]', pyproject, re.M) and re.search(r"^aws = \[", pyproject, re.M)
     assert not re.search(r"\d{12}", text), "no account ids in the image recipe"
+
+
+def test_the_staged_source_is_removed_after_the_launch(aws, monkeypatch, tmp_path):
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    _launch(aws, "sft")
+    _launch(aws, "sft", dry_run=True)
+    assert not list(tmp_path.glob("r1-budget-source-*"))
