@@ -9,17 +9,18 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
-from .data import extract_answer, extract_boxed
+from .data import MAX_BOXED_CANDIDATES, extract_answer, extract_boxed
 from .tasks import check_countdown
 
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'MATH_VERIFY_BUDGET_S', 'MAX_ANSWER_CHARS', 'TAGS', 'MAX_ANALYSED_CHARS', 'REWARD_FUNCS',
-           'SEED_REWARD_WEIGHTS', 'completion_str', 'final_answer', 'parse_number', 'answers_match', 'is_correct',
-           'accuracy_reward', 'completion_lengths', 'cosine_scaled_reward', 'has_r1_format', 'format_reward',
-           'tag_count_reward', 'count_reasoning_steps', 'reasoning_steps_reward', 'conciseness_reward',
-           'repetition_penalty_reward', 'countdown_reward', 'NamedReward', 'get_reward_funcs', 'combine_rewards']
+__all__ = ['logger', 'ANSWER_BUDGET_S', 'GOLD_BUDGET_S', 'MAX_ANSWER_CHARS', 'TAGS', 'MAX_ANALYSED_CHARS', 'REWARD_FUNCS',
+           'SEED_REWARD_WEIGHTS', 'completion_str', 'final_answer', 'parse_number', 'BudgetExceeded',
+           'normalize_constants', 'timeout_count', 'answers_match', 'is_correct', 'accuracy_reward',
+           'completion_lengths', 'cosine_scaled_reward', 'has_r1_format', 'format_reward', 'tag_count_reward',
+           'count_reasoning_steps', 'reasoning_steps_reward', 'conciseness_reward', 'repetition_penalty_reward',
+           'countdown_reward', 'NamedReward', 'get_reward_funcs', 'combine_rewards']
 
 # %% ../nbs/02_rewards.ipynb #5d9eefa9
 def completion_str(completion)->str:
@@ -33,21 +34,29 @@ def completion_str(completion)->str:
     return ""
 
 # %% ../nbs/02_rewards.ipynb #6bb0fe62
+_BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+
+def _boxes(text:str)->list[str]:
+    "The content of every `\\boxed{}` in `text`, in order (each box read up to the next one)."
+    starts = [m.start() for m in _BOX.finditer(text)][-MAX_BOXED_CANDIDATES:]
+    return [b for s, e in zip(starts, starts[1:] + [len(text)]) if (b := extract_boxed(text[s:e]))]
+
 def final_answer(completion)->str|None:
-    "The answer a completion gives: its last `<answer>` span (unboxed), else its last `\\boxed{}`; `None` if neither."
+    "The answer a completion gives: its last `<answer>` span, else its `\\boxed{}`; a single box is unwrapped."
     text = completion_str(completion)
     ans = extract_answer(text)
-    if ans is None: return extract_boxed(text)
-    return extract_boxed(ans) or ans
+    if ans is not None: return (extract_boxed(ans) or ans) if len(_BOX.findall(ans)) <= 1 else ans
+    boxes = _boxes(text)
+    return ", ".join(boxes) if boxes else None
 
 # %% ../nbs/02_rewards.ipynb #3ce72f8f
 _NUMBER = re.compile(r"""^
     (?P<sign>[-+\u2212])?\s*
     (?:\\?\$|€|£|¥|USD\s*)?\s*                                  # currency
-    (?:(?P<int>\d{1,3}(?:,\d{3})+|\d{1,1000})(?:\.(?P<dec>\d{0,1000}))?|\.(?P<dec2>\d{1,1000}))
+    (?:(?P<int>[1-9]\d{0,2}(?:,\d{3})+|\d{1,1000})(?:\.(?P<dec>\d{0,1000}))?|\.(?P<dec2>\d{1,1000}))
     (?:\s*/\s*(?P<den>\d{1,1000}))?                               # a/b
     \s*(?P<pct>\\?%|\\text\{\s*\\?%\s*\})?                       # percent
-    (?:\s+[A-Za-z][A-Za-z .]*|\s*\\(?:text|mathrm|mbox)\{[^{}]*\}|\s*(?:dollars?|cents?))?   # units
+    (?:\s+(?![ei]\b)[A-Za-z][A-Za-z .]*|\s*\\(?:text|mathrm|mbox)\{[^{}]*\}|\s*(?:dollars?|cents?))?   # units
     \s*\.?$""", re.X)
 _FRAC = re.compile(r"^(?P<sign>[-\u2212])?\s*\\[dt]?frac\{\s*(?P<num>\d{1,1000})\s*\}\{\s*(?P<den>\d{1,1000})\s*\}$")
 _DELIMS = re.compile(r"^\$+|\$+$|^\\\(|\\\)$|^\\\[|\\\]$")
@@ -69,39 +78,57 @@ def parse_number(s:str)->Fraction|None:
     return -value if m["sign"] in ("-", "\u2212") else value
 
 # %% ../nbs/02_rewards.ipynb #2c197242
-MATH_VERIFY_BUDGET_S = 0.05 # wall-time bound for one math-verify comparison on the main thread
+ANSWER_BUDGET_S = 2.0 # CPU seconds for parsing one answer and comparing it with its gold (main thread)
+GOLD_BUDGET_S = 30.0 # CPU seconds for parsing one gold answer, once per gold
 MAX_ANSWER_CHARS = 500 # longer answers are not parsed (compared as text only)
 _EXPLOSIVE = re.compile(r"""\^\s*\{[^{}]*\^ | \^\s*\(?\s*[\w.]+\s*\)?\s*\^ | \*\*.*\*\* | \^\s*\{?\s*-?\d{4,}
     | \*\*\s*\(?\s*-?\d{4,} | \d{4,}\s*! | [)}\]]\s*! | !\s*! | \\(?:sum|prod|int|iint|oint|lim)
     | \\binom\s*\{[^{}]*(?:\d{4,}|\^) | \d{400,}""", re.X) # towers, huge powers and factorials, big binomials
 
-class _Timeout(Exception): pass
+class BudgetExceeded(BaseException):
+    "A math-verify call ran out of CPU time (a `BaseException`, so math-verify's `except Exception` lets it through)."
 
-def _bounded(fn, *args):
-    "Call `fn(*args)`; on the main thread, give up after `MATH_VERIFY_BUDGET_S` seconds."
+def _bounded(fn, budget:float, *args):
+    "Call `fn(*args)`; on the main thread, interrupt it after `budget` seconds of this process's CPU time."
     if threading.current_thread() is not threading.main_thread(): return fn(*args)
-    def _raise(signum, frame): raise _Timeout()
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, MATH_VERIFY_BUDGET_S)
+    def _raise(signum, frame): raise BudgetExceeded()
+    old = signal.signal(signal.SIGPROF, _raise)
+    signal.setitimer(signal.ITIMER_PROF, budget)
     try: return fn(*args)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
-def _wrap(s): return s if s.startswith("$") or s.startswith("\\(") else f"${s}$"
+# %% ../nbs/02_rewards.ipynb #1d9edaf7
+_UPRIGHT = re.compile(r"\\(?:mathrm|text|textrm|operatorname|mathit)\s*\{\s*([ei])\s*\}|\\rm\s+([ei])(?![A-Za-z])")
+_MATH = re.compile(r"\$|\\\(|\\\[|\\boxed|\\fbox")
+
+def normalize_constants(s:str)->str:
+    "`s` with Euler's number and the imaginary unit written upright (`\\mathrm{e}`, `\\text{i}`) as plain `e`, `i`."
+    return _UPRIGHT.sub(lambda m: m[1] or m[2], s)
+
+def _wrap(s:str)->str:
+    "`s` as math-verify should see it: as it is when it already marks its math, else inside `$…$`."
+    return s if _MATH.search(s) else f"${s}$"
 
 @lru_cache(maxsize=16384)
 def _parse(s:str)->tuple:
+    "math-verify's parse of `s` (an interrupted parse raises, so only finished parses are cached)."
     from math_verify import parse
-    return tuple(parse(_wrap(s), parsing_timeout=None))
+    return tuple(parse(_wrap(normalize_constants(s)), parsing_timeout=None))
 
+# %% ../nbs/02_rewards.ipynb #6bfad947
 class _Unparseable(Exception): pass
 
-def _verify(gold:str, answer:str)->bool:
-    "math-verify's verdict on `answer` against `gold` (one budget for both parses and the comparison)."
-    from math_verify import verify
-    g = _parse(gold)
+def _parse_gold(gold:str)->tuple:
+    "The parsed gold answer, within the generous `GOLD_BUDGET_S`; `_Unparseable` when math-verify gives up."
+    g = _bounded(_parse, GOLD_BUDGET_S, gold)
     if len(g) < 2: raise _Unparseable()  # parse gives [sympy object, string] on success, [string] when it gave up
+    return g
+
+def _verify(g:tuple, answer:str)->bool:
+    "math-verify's verdict on `answer` against the parsed gold `g`."
+    from math_verify import verify
     a = _parse(answer)
     return len(a) >= 2 and bool(verify(list(g), list(a), timeout_seconds=None))
 
@@ -109,16 +136,27 @@ def _verify(gold:str, answer:str)->bool:
 def _warm_up():
     "Import math-verify and let sympy build its caches once, outside any time budget."
     logging.getLogger("math_verify").setLevel(logging.ERROR)  # it warns that we disabled its own timeouts
-    _verify("1", "x^2")
+    _verify(_parse("1"), "x^2")
 
 # %% ../nbs/02_rewards.ipynb #5c10cf33
-_LOGGED_GOLDS, _SLOW = set(), {}
+_LOGGED_GOLDS, _SLOW, _TIMEOUTS = set(), {}, [0]
 
-def _unparseable_gold(gold:str)->bool:
+def timeout_count()->int:
+    "How many math-verify calls in this process ran out of their CPU budget (the accuracy rewards log it per batch)."
+    return _TIMEOUTS[0]
+
+def _unparseable_gold(gold:str, why:str="cannot be parsed")->bool:
     if gold not in _LOGGED_GOLDS:
         _LOGGED_GOLDS.add(gold)
-        logger.warning("gold answer %r cannot be parsed; completions for it score 0", gold[:100])
+        logger.warning("gold answer %r %s; completions for it score 0", gold[:100], why)
     return False
+
+def _timed_out(key:tuple, verdict:bool)->bool:
+    "Count a fired bound and remember its (text-equality) verdict, so the same pair costs the budget once."
+    _TIMEOUTS[0] += 1
+    if len(_SLOW) > 10_000: _SLOW.clear()
+    _SLOW[key] = verdict
+    return verdict
 
 def _numbers_equal(a:Fraction, b:Fraction)->bool:
     return a == b or round(a, 6) == round(b, 6)
@@ -126,21 +164,22 @@ def _numbers_equal(a:Fraction, b:Fraction)->bool:
 def answers_match(answer:str|None, gold:str)->bool:
     "Whether `answer` is mathematically equal to `gold`: exactly for numbers, by math-verify otherwise. Never raises."
     if not isinstance(answer, str) or not isinstance(gold, str) or not answer.strip() or not gold.strip(): return False
-    answer, gold = answer.strip(), gold.strip()
+    answer, gold = normalize_constants(answer.strip()), normalize_constants(gold.strip())
     g, a = parse_number(gold), parse_number(answer)
     if g is not None and a is not None:
         return _numbers_equal(a, g) or (answer.endswith("%") and _numbers_equal(a / 100, g))
     if len(gold) > MAX_ANSWER_CHARS or _EXPLOSIVE.search(gold): return _unparseable_gold(gold)
     if len(answer) > MAX_ANSWER_CHARS or _EXPLOSIVE.search(answer): return answer == gold
-    if (gold, answer) in _SLOW: return _SLOW[(gold, answer)]
+    for key in ((gold, None), (gold, answer)):
+        if key in _SLOW: _TIMEOUTS[0] += 1; return _SLOW[key]
     try:
         _warm_up()
-        return _bounded(_verify, gold, answer)
+        parsed = _parse_gold(gold)
     except _Unparseable: return _unparseable_gold(gold)
-    except _Timeout:
-        if len(_SLOW) > 10_000: _SLOW.clear()
-        _SLOW[(gold, answer)] = answer == gold
-        return answer == gold
+    except BudgetExceeded: return _timed_out((gold, None), _unparseable_gold(gold, f"took over {GOLD_BUDGET_S:g} s to parse"))
+    except Exception: return _unparseable_gold(gold)
+    try: return _bounded(_verify, ANSWER_BUDGET_S, parsed, answer)
+    except BudgetExceeded: return _timed_out((gold, answer), answer == gold)
     except Exception: return False
 
 # %% ../nbs/02_rewards.ipynb #03ed7a16
@@ -155,10 +194,16 @@ def is_correct(completion, solution)->bool:
     "Whether the completion's final answer equals `solution`."
     return answers_match(final_answer(completion), solution if isinstance(solution, str) else str(solution))
 
-def accuracy_reward(completions:list, solution:list|None=None, **kwargs)->list[float]:
+def _correct(completions:list, solution, reward:str, log_metric=None)->list[bool]:
+    "Which completions are right; logs `rewards/<reward>/timeouts` through TRL's `log_metric` when given."
+    golds, before = _column(solution, len(completions), "solution", reward), timeout_count()
+    right = [is_correct(c, g) for c, g in zip(completions, golds)]
+    if log_metric is not None: log_metric(f"rewards/{reward}/timeouts", float(timeout_count() - before))
+    return right
+
+def accuracy_reward(completions:list, solution:list|None=None, log_metric=None, **kwargs)->list[float]:
     "1.0 for each completion whose final answer equals its gold `solution`, else 0.0."
-    golds = _column(solution, len(completions), "solution", "accuracy")
-    return [1.0 if is_correct(c, g) else 0.0 for c, g in zip(completions, golds)]
+    return [1.0 if ok else 0.0 for ok in _correct(completions, solution, "accuracy", log_metric)]
 
 # %% ../nbs/02_rewards.ipynb #8c1f7b54
 def completion_lengths(completions:list, completion_ids:list|None=None)->list[int]:
@@ -169,13 +214,13 @@ def completion_lengths(completions:list, completion_ids:list|None=None)->list[in
 
 def cosine_scaled_reward(completions:list, solution:list|None=None, completion_ids:list|None=None,
                          max_len:int=512, min_value_correct:float=0.5, max_value_correct:float=1.0,
-                         min_value_wrong:float=0.0, max_value_wrong:float=0.0, **kwargs)->list[float]:
+                         min_value_wrong:float=0.0, max_value_wrong:float=0.0, log_metric=None, **kwargs)->list[float]:
     "Accuracy shaped by length on a cosine schedule capped at `max_len` tokens."
-    golds = _column(solution, len(completions), "solution", "accuracy_cosine_scaled")
+    right = _correct(completions, solution, "accuracy_cosine_scaled", log_metric)
     out = []
-    for c, g, n in zip(completions, golds, completion_lengths(completions, completion_ids)):
+    for ok, n in zip(right, completion_lengths(completions, completion_ids)):
         cos = math.cos(math.pi * min(n, max_len) / max(max_len, 1))
-        start, end = (max_value_correct, min_value_correct) if is_correct(c, g) else (min_value_wrong, max_value_wrong)
+        start, end = (max_value_correct, min_value_correct) if ok else (min_value_wrong, max_value_wrong)
         out.append(end + 0.5 * (start - end) * (1.0 + cos))
     return out
 
@@ -281,7 +326,7 @@ def _bind(name:str, params:dict)->NamedReward:
     "The registered reward `name` with `params` bound (checked against its signature)."
     fn = REWARD_FUNCS[name]
     valid = [p for p in inspect.signature(fn).parameters if p not in ("completions", "kwargs", "solution",
-                                                                       "completion_ids", "numbers", "target")]
+                                                                       "completion_ids", "numbers", "target", "log_metric")]
     unknown = set(params) - set(valid)
     if unknown: raise ValueError(f"unknown parameter(s) {sorted(unknown)} for reward '{name}'; it takes {valid}")
     return NamedReward(name, fn, dict(params))

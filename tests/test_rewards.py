@@ -189,13 +189,16 @@ def test_bound_reward_functions_work_with_grpo_trainer_naming():
 
 
 def test_math_verify_budget_bounds_a_slow_comparison(monkeypatch):
-    # On the main thread a comparison that outlives the budget is cut off and falls back to comparing text.
+    # On the main thread a comparison that outlives the budget is cut off, counted, and falls back to comparing text.
     def slow(gold, answer):
         while True:
             pass
     R._warm_up()
     monkeypatch.setattr(R, "_verify", slow)
-    start = time.perf_counter()
-    assert answers_match("x^2", "x^{2}") is False
-    assert answers_match("x^{2}", "x^{2}") is True      # identical text still matches
+    monkeypatch.setattr(R, "ANSWER_BUDGET_S", 0.05)
+    monkeypatch.setattr(R, "_SLOW", {})
+    before, start = R.timeout_count(), time.perf_counter()
+    assert answers_match("x^2", "x^{3}") is False
+    assert answers_match("x^{3}", "x^{3}") is True      # identical text still matches
     assert time.perf_counter() - start < 1.0
+    assert R.timeout_count() - before == 2
