@@ -101,7 +101,7 @@ def run_stage(stage:str, argv:list[str])->int:
     except BaseException as e:
         if sm: sm.write_failure(e)
         raise
-    print(f"{stage}: run written to {out} (final model in {out / 'final'})")
+    print(f"{stage}: run written to {out} (the final model is there too: from_pretrained({str(out)!r}) loads it)")
     return 0
 
 # %% ../nbs/11_cli.ipynb #9e4e215f
@@ -115,7 +115,8 @@ def _add_eval_parser(sub):
     src.add_argument("--task", choices=["multiply", "countdown"], help="a synthetic task")
     src.add_argument("--recipe", help="use the held-out problems of this recipe (e.g. tiny/sft)")
     p.add_argument("--schema", default="auto", help="schema of --dataset")
-    p.add_argument("--split", default="test", help="split of --dataset (default: test)")
+    p.add_argument("--split", default=None,
+                   help="split of --dataset (default: test for a Hub dataset; a local file is used whole)")
     p.add_argument("--seed", type=int, default=1, help="seed of --task problems (training used seed 0 by default)")
     p.add_argument("--difficulty", type=int, default=2, help="difficulty of --task problems")
     p.add_argument("--no-system-prompt", action="store_true", help="leave the R1 system prompt out")
@@ -139,7 +140,12 @@ def _eval_dataset(args):
     if args.task:
         from r1_budget.tasks import make_synthetic_dataset
         return make_synthetic_dataset(args.task, args.n, args.seed, args.difficulty, system_prompt=system_prompt)
-    return prepare_dataset(args.dataset, schema=args.schema, split=args.split, system_prompt=system_prompt)
+    split = args.split
+    if split is None:
+        local = Path(args.dataset).expanduser().is_file()
+        split = "train" if local else "test"
+        if local: print(f"{args.dataset} is a single file with no splits: evaluating its rows (up to --n {args.n})")
+    return prepare_dataset(args.dataset, schema=args.schema, split=split, system_prompt=system_prompt)
 
 def _run_eval(args)->int:
     from r1_budget.evaluate import evaluate
@@ -169,7 +175,10 @@ def _add_demo_parser(sub):
                                    "report.md and summary.json in --out. Nothing is downloaded.")
     p.add_argument("--out", default="runs/demo", help="run directory (must not exist yet; default runs/demo)")
     p.add_argument("--task", default="multiply", choices=["multiply", "countdown"], help="synthetic task (default multiply)")
-    p.add_argument("--seed", type=int, default=0, help="training seed of both stages (the problems stay the same)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, default=0, help="training seed of both stages (the problems stay the same)")
+    seeds.add_argument("--seeds", default=None, metavar="SEEDS",
+                       help="run once per seed, e.g. 0-4 or 0,2,5, each in --out/seed-N, and summarise the spread")
     p.add_argument("--quick", action="store_true", help="the tests' shorter schedule (about half the time)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -189,10 +198,12 @@ def _flag_pairs(items:list[str], option:str)->list[str]:
 
 def _run_demo(args)->int:
     import shlex
-    from r1_budget.pipeline import run_demo
-    run_demo(args.out, task=args.task, seed=args.seed, quick=args.quick, overwrite=args.overwrite, progress=not args.quiet,
-             sft_args=_flag_pairs(args.sft_arg, "--sft-arg"), grpo_args=_flag_pairs(args.grpo_arg, "--grpo-arg"),
-             command=shlex.join(["r1-budget", *sys.argv[1:]]) if sys.argv[1:2] == ["demo"] else None)
+    from r1_budget.pipeline import run_demo, run_sweep
+    command = shlex.join(["r1-budget", *sys.argv[1:]]) if sys.argv[1:2] == ["demo"] else None
+    common = dict(task=args.task, quick=args.quick, overwrite=args.overwrite, progress=not args.quiet, command=command,
+                  sft_args=_flag_pairs(args.sft_arg, "--sft-arg"), grpo_args=_flag_pairs(args.grpo_arg, "--grpo-arg"))
+    if args.seeds is None: run_demo(args.out, seed=args.seed, **common)
+    else: run_sweep(args.out, seeds=args.seeds, **common)
     return 0
 
 # %% ../nbs/11_cli.ipynb #b3c59055

@@ -30,7 +30,8 @@ class DataArguments:
     synthetic_n: int = field(default=1000, metadata={"help": "number of synthetic problems (before the held-out split)"})
     synthetic_seed: int = field(default=0, metadata={"help": "seed of the synthetic problems"})
     synthetic_difficulty: int = field(default=2, metadata={"help": "difficulty level of the synthetic task"})
-    synthetic_shortcut_rate: float = field(default=0.0, metadata={"help": "fraction of synthetic traces that skip the work (an imperfect teacher)"})
+    synthetic_shortcut_rate: float = field(default=0.0, metadata={"help": "chance that the teacher skips the work on a problem it may skip (an imperfect teacher)"})
+    synthetic_shortcut_on: str = field(default="any", metadata={"help": "which it may skip: any, or unasked (half the prompts ask for the work and always get it)"})
     system_prompt: bool = field(default=True, metadata={"help": "put the R1 system prompt in front of every problem"})
     heldout_size: int = field(default=0, metadata={"help": "problems held out for evaluation (never trained on)"})
     heldout_seed: int = field(default=0, metadata={"help": "seed of the held-out split"})
@@ -245,7 +246,8 @@ def stage_dataset(data:DataArguments, part:str="train"):
     system_prompt = SYSTEM_PROMPT if data.system_prompt else None
     if data.synthetic_task:
         ds = make_synthetic_dataset(data.synthetic_task, data.synthetic_n, data.synthetic_seed, data.synthetic_difficulty,
-                                    system_prompt=system_prompt, shortcut_rate=data.synthetic_shortcut_rate)
+                                    system_prompt=system_prompt, shortcut_rate=data.synthetic_shortcut_rate,
+                                    shortcut_on=data.synthetic_shortcut_on)
     else:
         fields = {f"{k}_field": getattr(data, f"{k}_field") for k in ("prompt", "solution", "completion")}
         ds = prepare_dataset(data.dataset, data.schema, data.split, strict=not data.lenient, system_prompt=system_prompt,

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_models.ipynb #39032149
 from __future__ import annotations
-import json, logging, os, re, tarfile, tempfile
+import json, logging, os, re, shutil, tarfile, tempfile
 from pathlib import Path
 
 import torch
@@ -12,10 +12,10 @@ import torch
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'WEIGHT_FILES', 'ADAPTER_FILES', 'SPECIAL_TOKENS', 'TAG_TOKENS', 'CHATML_TEMPLATE', 'TINY_SIZES',
-           'is_checkpoint', 'safe_extract', 'find_checkpoint', 'quantization_config', 'ensure_pad_token',
-           'load_model_and_tokenizer', 'lora_config', 'model_card', 'save_checkpoint', 'merge_and_save', 'push_to_hub',
-           'build_tiny_tokenizer', 'build_tiny_model']
+__all__ = ['logger', 'WEIGHT_FILES', 'ADAPTER_FILES', 'GATE_FILES', 'MODEL_FILES', 'SPECIAL_TOKENS', 'TAG_TOKENS',
+           'CHATML_TEMPLATE', 'TINY_SIZES', 'is_checkpoint', 'safe_extract', 'find_checkpoint', 'copy_model',
+           'check_kbit_support', 'ensure_pad_token', 'load_model_and_tokenizer', 'lora_config', 'model_card',
+           'save_checkpoint', 'merge_and_save', 'push_to_hub', 'build_tiny_tokenizer', 'build_tiny_model']
 
 # %% ../nbs/03_models.ipynb #dad85e34
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -92,20 +92,31 @@ def find_checkpoint(path:str|Path, max_depth:int=3)->Path:
     raise ValueError(f"no model checkpoint in {path} (found: {', '.join(found) or 'nothing'}); expected config.json with "
                      f"{' or '.join(WEIGHT_FILES[::2])}, a PEFT adapter, or a SageMaker model.tar.gz")
 
+# %% ../nbs/03_models.ipynb #26d185e8
+GATE_FILES = ("config.json", "adapter_config.json") # a folder without one of these does not load as a model
+MODEL_FILES = (*GATE_FILES, "*.safetensors", "*.bin", "*.index.json", "generation_config.json", "tokenizer*", "vocab.json",
+               "merges.txt", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja", "README.md")
+
+def copy_model(src:str|Path, dest:str|Path)->Path:
+    "Copy the model files (not checkpoints or logs) of the checkpoint at or under `src` into `dest`."
+    src, dest = find_checkpoint(src), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in {f for pattern in MODEL_FILES for f in src.glob(pattern) if f.is_file() and f.name != "training_args.bin"}:
+        shutil.copy2(f, dest / f.name)
+    return dest
+
 # %% ../nbs/03_models.ipynb #01519b19
-def quantization_config(quantization:str|None):
-    "A `BitsAndBytesConfig` for '4bit' (NF4, bf16 compute, double quantisation) or '8bit'; None for None."
-    if quantization is None: return None
-    if quantization not in ("4bit", "8bit"):
-        raise ValueError(f"quantization={quantization!r}: use '4bit', '8bit' or None")
-    try: import bitsandbytes  # noqa: F401
-    except ImportError as e:
-        raise ValueError(f"quantization={quantization!r} needs bitsandbytes: pip install bitsandbytes (on a CUDA machine)") from e
-    if not torch.cuda.is_available(): raise ValueError(f"quantization={quantization!r} needs a CUDA GPU; none is visible")
-    from transformers import BitsAndBytesConfig
-    if quantization == "8bit": return BitsAndBytesConfig(load_in_8bit=True)
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=torch.bfloat16)
+def check_kbit_support(load_in_4bit:bool=False, load_in_8bit:bool=False):
+    "Raise, before anything loads, when 4- or 8-bit loading cannot work here: it needs bitsandbytes and a CUDA GPU."
+    if not (load_in_4bit or load_in_8bit): return
+    flag = "--load_in_4bit" if load_in_4bit else "--load_in_8bit"
+    missing = [what for what, ok in (("a CUDA GPU (none is visible)", torch.cuda.is_available()),
+                                     ("bitsandbytes (pip install bitsandbytes)", _has_module("bitsandbytes"))) if not ok]
+    if missing: raise ValueError(f"{flag} needs {' and '.join(missing)}; drop the flag to train in full precision")
+
+def _has_module(name:str)->bool:
+    import importlib.util
+    return importlib.util.find_spec(name) is not None
 
 def _looks_local(name:str)->bool:
     return name.startswith((".", "/", "~")) or name.endswith((".tar.gz", ".tgz")) or Path(name).expanduser().exists()
@@ -120,7 +131,7 @@ def ensure_pad_token(tokenizer):
 def load_model_and_tokenizer(
     name_or_path:str|Path, # Hub id, checkpoint folder, SageMaker output folder or model.tar.gz
     dtype:str|torch.dtype="auto", # torch dtype, or "auto" for the checkpoint's own
-    quantization:str|None=None, # "4bit", "8bit" or None
+    quantization_config=None, # a `BitsAndBytesConfig` (TRL's `get_quantization_config(model_args)` builds one)
     attn_implementation:str|None=None, # e.g. "sdpa", "flash_attention_2", "eager"
     device_map:str|dict|None=None, # e.g. "auto" to spread over GPUs
     trust_remote_code:bool=False, # run code shipped with the checkpoint (off unless you trust it)
@@ -130,7 +141,7 @@ def load_model_and_tokenizer(
     name = str(name_or_path)
     source = find_checkpoint(name) if _looks_local(name) else name
     kw = dict(dtype=dtype, attn_implementation=attn_implementation, device_map=device_map,
-              trust_remote_code=trust_remote_code, quantization_config=quantization_config(quantization))
+              trust_remote_code=trust_remote_code, quantization_config=quantization_config)
     kw = {k: v for k, v in kw.items() if v is not None}
     try:
         if isinstance(source, Path) and (source / "adapter_config.json").exists():
@@ -221,18 +232,18 @@ CHATML_TEMPLATE = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}")
 
 def _tokenizer_corpus(task:str, seed:int)->list[str]:
-    "Texts the tiny tokenizer's merges are learned from: the system prompt and rendered synthetic problems."
+    "Texts the tiny tokenizer's merges are learned from: the system prompt and synthetic problems in every phrasing."
     from r1_budget.data import SYSTEM_PROMPT
     from r1_budget.tasks import SYNTHETIC_TASKS, make_synthetic_dataset
     tasks = list(SYNTHETIC_TASKS) if task == "all" else [task]
     texts = [SYSTEM_PROMPT] * 20 + ["system user assistant"] * 20
     for t in tasks:
         for level in SYNTHETIC_TASKS[t]:
-            for r in make_synthetic_dataset(t, n=50, seed=seed, difficulty=level, system_prompt=None):
+            for r in make_synthetic_dataset(t, n=50, seed=seed, difficulty=level, system_prompt=None, shortcut_on="unasked"):
                 texts.append(r["prompt"][-1]["content"] + "\n" + r["completion"][0]["content"])
     return texts
 
-def build_tiny_tokenizer(task:str="multiply", seed:int=0, vocab_size:int=384):
+def build_tiny_tokenizer(task:str="multiply", seed:int=0, vocab_size:int=400):
     "A Qwen2 tokenizer (byte-level BPE) trained on the system prompt and `task`'s problems, with ChatML and R1 tags."
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import AddedToken

@@ -10,8 +10,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['SFT_PANELS', 'GRPO_PANELS', 'load_history', 'detect_stage', 'plot_history', 'plot_comparison', 'save_figure',
-           'plot_run']
+__all__ = ['SFT_PANELS', 'GRPO_PANELS', 'load_history', 'detect_stage', 'plot_history', 'plot_comparison', 'plot_seed_sweep',
+           'save_figure', 'plot_run']
 
 # %% ../nbs/08_plots.ipynb #eabb2fb9
 SFT_PANELS = (("loss", "training loss"), ("mean_token_accuracy", "mean token accuracy"),
@@ -82,6 +82,18 @@ def plot_comparison(table, metrics=("strict_accuracy", "lenient_accuracy", "form
     ax.set_xticks(range(len(table)), table["stage"])
     ax.set_ylim(0, 1.05); ax.set_ylabel("rate"); ax.set_title(f"{title} (n = {int(table['n'].iloc[0])}, ±2 se)")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/08_plots.ipynb #ea3b8a68
+def plot_seed_sweep(rows:list[dict], stages=("base", "sft", "grpo"), title:str="held-out strict accuracy by seed"):
+    "One line per seed through its accuracy after each of `stages` (`rows`: `{'seed': n, stage: accuracy, ...}`)."
+    fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(stages), 3.5))
+    for r in rows:
+        ax.plot(range(len(stages)), [r[s] for s in stages], marker="o", alpha=0.8, label=f"seed {r['seed']}")
+    ax.set_xticks(range(len(stages)), stages)
+    ax.set_ylim(0, 1.05); ax.set_ylabel("strict accuracy"); ax.set_title(f"{title} ({len(rows)} seeds)")
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
 

@@ -150,10 +150,11 @@ class SageMakerEnv:
         return argv + ["--output_dir", str(self.checkpoint_dir)]
 
     def publish(self, run_dir:str|Path)->Path|None:
-        "Copy the run's final model to `model_dir`, and its logs to `model_dir/run` (main process only)."
+        "Copy the run's final model to `model_dir` (checkpoints left out), and its logs to `model_dir/run` (main process only)."
+        from r1_budget.models import copy_model
         if self.rank != 0: return None
         run_dir = Path(run_dir)
-        shutil.copytree(run_dir / "final", self.model_dir, dirs_exist_ok=True)
+        copy_model(run_dir, self.model_dir)
         (self.model_dir / "run").mkdir(parents=True, exist_ok=True)
         for name in ("trainer_state.json", "metrics.csv", "run_config.json"):
             if (run_dir / name).exists(): shutil.copy2(run_dir / name, self.model_dir / "run" / name)

@@ -14,8 +14,9 @@ from .config import StageConfig, parse_config, resolve_model_path, stage_dataset
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'last_checkpoint', 'save_final_model', 'write_run_files', 'TrainingHealthCallback', 'as_plain_text',
-           'prepare_for_tokenizer', 'load_for_stage', 'train_and_save', 'build_sft_trainer', 'train_sft']
+__all__ = ['logger', 'last_checkpoint', 'publish_model', 'save_final_model', 'write_run_files', 'TrainingHealthCallback',
+           'as_plain_text', 'prepare_for_tokenizer', 'load_for_stage', 'train_and_save', 'build_sft_trainer',
+           'train_sft']
 
 # %% ../nbs/05_sft.ipynb #fa96817b
 def last_checkpoint(output_dir:str|Path)->str|None:
@@ -27,22 +28,39 @@ def last_checkpoint(output_dir:str|Path)->str|None:
         logger.warning("skipping %s: incomplete (the run stopped while saving it)", ckpt)
     return None
 
+# %% ../nbs/05_sft.ipynb #f0eda256
+def publish_model(staging:str|Path, out:str|Path)->Path:
+    "Move the complete model in `staging` into `out`, replacing the one there, so `out` never loads as a mix of both."
+    from r1_budget.models import GATE_FILES, MODEL_FILES
+    staging, out = Path(staging), Path(out)
+    for gate in GATE_FILES: (out / gate).unlink(missing_ok=True)
+    for old in (f for pattern in MODEL_FILES for f in out.glob(pattern)):
+        if old.is_file() and not (staging / old.name).exists(): old.unlink()   # e.g. shards of a bigger earlier save
+    for f in sorted(staging.iterdir(), key=lambda f: f.name in GATE_FILES):
+        os.replace(f, out / f.name)
+    staging.rmdir()
+    return out
+
+# %% ../nbs/05_sft.ipynb #9b41d319
 def save_final_model(trainer, tokenizer, output_dir:str|Path, merge_lora:bool=True, card:dict|None=None)->Path|None:
-    "Write the trained model to `output_dir/final` atomically (main process only); returns the path."
-    from r1_budget.models import save_checkpoint
-    out, final = Path(output_dir), Path(output_dir) / "final"
+    "Save the trained model into `output_dir` itself through `trainer.save_model` (every process calls it)."
+    from r1_budget.models import merge_and_save, model_card
+    out = Path(output_dir)
+    staging = out / ".final-staging"
+    if trainer.accelerator.is_main_process and staging.exists(): shutil.rmtree(staging)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(staging))  # gathers a full state dict under FSDP and ZeRO-3; the main process writes
     trainer.accelerator.wait_for_everyone()
     if not trainer.accelerator.is_main_process: return None
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    if merge_lora and hasattr(model, "merge_and_unload"): model = model.merge_and_unload()
-    tmp = out / f".final-{os.getpid()}.tmp"
-    if tmp.exists(): shutil.rmtree(tmp)
-    save_checkpoint(model, tokenizer, tmp, card)
-    old = out / f".final-{os.getpid()}.old"
-    if final.exists(): final.rename(old)
-    tmp.rename(final)
-    if old.exists(): shutil.rmtree(old)
-    return final
+    if merge_lora and (staging / "adapter_config.json").exists():
+        merged = merge_and_save(staging, out / ".final-merged", tokenizer, card)
+        shutil.rmtree(staging); staging = merged
+    else:
+        if tokenizer is not None: tokenizer.save_pretrained(str(staging))
+        (staging / "README.md").write_text(model_card(**{"base_model": getattr(trainer.model.config, "_name_or_path", None),
+                                                         **(card or {})}))
+    (staging / "training_args.bin").unlink(missing_ok=True)   # the run's settings are in run_config.json
+    return publish_model(staging, out)
 
 # %% ../nbs/05_sft.ipynb #5be00a63
 def write_run_files(trainer, cfg:StageConfig, output_dir:str|Path):
@@ -119,15 +137,24 @@ def prepare_for_tokenizer(ds, tokenizer, max_prompt_tokens:int|None=None):
 
 # %% ../nbs/05_sft.ipynb #87896a9f
 def load_for_stage(cfg:StageConfig):
-    "The model (path resolved: `tiny:SIZE`, a previous stage's `final/`) and tokenizer a stage starts from."
-    from r1_budget.models import ensure_pad_token, find_checkpoint, load_model_and_tokenizer
+    "The model (path resolved: `tiny:SIZE`, a previous stage's output_dir) and tokenizer a stage starts from."
+    from trl import get_quantization_config
+    from r1_budget.models import check_kbit_support, ensure_pad_token, find_checkpoint, load_model_and_tokenizer
+    check_kbit_support(cfg.model.load_in_4bit, cfg.model.load_in_8bit)
     name = resolve_model_path(cfg.model.model_name_or_path, cfg.training.output_dir, cfg.data.synthetic_task)
-    model, tokenizer = load_model_and_tokenizer(name, dtype=cfg.model.dtype or "auto",
+    quantization = get_quantization_config(cfg.model)
+    model, tokenizer = load_model_and_tokenizer(name, dtype=cfg.model.dtype or "auto", quantization_config=quantization,
+                                                device_map=_kbit_device_map() if quantization else None,
                                                 attn_implementation=cfg.model.attn_implementation)
     if cfg.run.tokenizer_path:
         from transformers import AutoTokenizer
         tokenizer = ensure_pad_token(AutoTokenizer.from_pretrained(str(find_checkpoint(cfg.run.tokenizer_path))))
     return model, tokenizer
+
+def _kbit_device_map()->dict:
+    "A quantized model lives whole on this process's GPU (what TRL's removed `get_kbit_device_map` returned)."
+    from accelerate import PartialState
+    return {"": PartialState().local_process_index}
 
 def _peft_config(cfg:StageConfig):
     from trl import get_peft_config
@@ -141,7 +168,7 @@ def _resume_from(cfg:StageConfig)->str|None:
 
 # %% ../nbs/05_sft.ipynb #66c995bb
 def train_and_save(trainer, cfg:StageConfig, tokenizer, n_rows:int, metrics, notes:str|None=None)->Path:
-    "Train `trainer`, then write the run files and `final/` model; `metrics(log_history)` fills the model card."
+    "Train `trainer`, then write the run files and the final model; `metrics(log_history)` fills the model card."
     acc = trainer.accelerator
     print(f"[rank {acc.process_index}/{acc.num_processes}] {cfg.stage}: {n_rows} problems, output in {cfg.training.output_dir}")
     start = time.time()

@@ -11,8 +11,8 @@ import datasets
 from .data import format_completion, make_conversation, SYSTEM_PROMPT
 
 # %% auto #0
-__all__ = ['MULTIPLY_LEVELS', 'COUNTDOWN_LEVELS', 'SYNTHETIC_TASKS', 'multiply_trace', 'evaluate_expression', 'check_countdown',
-           'make_synthetic_dataset', 'shows_work']
+__all__ = ['MULTIPLY_LEVELS', 'COUNTDOWN_LEVELS', 'SYNTHETIC_TASKS', 'SHORTCUT_ON', 'ASK_FOR_WORK', 'multiply_trace',
+           'evaluate_expression', 'check_countdown', 'make_synthetic_dataset', 'shows_work']
 
 # %% ../nbs/01b_tasks.ipynb #91ba2a80
 MULTIPLY_LEVELS = {1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2), 5: (3, 2)} # difficulty -> digits of (a, b)
@@ -105,11 +105,14 @@ def _countdown_problem(rng, k, hi, max_target=1000):
 
 # %% ../nbs/01b_tasks.ipynb #13113d95
 SYNTHETIC_TASKS = {"multiply": MULTIPLY_LEVELS, "countdown": COUNTDOWN_LEVELS}
+SHORTCUT_ON = ("any", "unasked") # which problems a lazy teacher may skip: any, or those whose prompt does not ask for work
+ASK_FOR_WORK = "Show your work: " # how half the prompts begin when the teacher skips only unasked problems
 
 def _multiply_problem(rng, level):
     da, db = MULTIPLY_LEVELS[level]
     a, b = rng.randint(*_digits_range(da)), rng.randint(*_digits_range(db))
-    return f"{a}*{b}=?", dict(solution=str(a * b), trace=multiply_trace(a, b), answer=str(a * b), shortcut=f"{a}*{b}={a * b}")
+    return f"{a}*{b}=?", dict(solution=str(a * b), trace=multiply_trace(a, b), answer=str(a * b),
+                              shortcut=f"{a}*{b}={a * b}")
 
 def _countdown_row(rng, level):
     k, hi = COUNTDOWN_LEVELS[level]
@@ -119,9 +122,9 @@ def _countdown_row(rng, level):
     return problem, dict(solution=str(target), trace=",".join(steps), answer=expr, shortcut=f"{expr}={target}",
                          numbers=nums, target=target, expression=expr)
 
-def _skips_work(problem:str, seed:int, rate:float)->bool:
-    "Whether the teacher answers `problem` without working: a fixed draw per problem, independent of the problem stream."
-    return rate > 0 and random.Random(f"shortcut-{seed}-{problem}").random() < rate
+def _draw(kind:str, seed:int, problem:str)->float:
+    "A fixed draw in [0, 1) per problem, independent of the problem stream (so the problems never change with it)."
+    return random.Random(f"{kind}-{seed}-{problem}").random()
 
 def make_synthetic_dataset(
     task:str="multiply", # one of `SYNTHETIC_TASKS`
@@ -130,7 +133,8 @@ def make_synthetic_dataset(
     difficulty:int=2, # a key of the task's levels (`MULTIPLY_LEVELS`, `COUNTDOWN_LEVELS`)
     system_prompt:str|None=SYSTEM_PROMPT, # system turn of each prompt; None leaves it out (short prompts for tiny models)
     unique:bool=True, # every problem distinct
-    shortcut_rate:float=0.0, # fraction of traces that skip the work (`<think>347*6=2082</think>`): an imperfect teacher
+    shortcut_rate:float=0.0, # chance that the teacher skips the work on a problem it may skip (`<think>347*6=2082</think>`)
+    shortcut_on:str="any", # which it may skip: "any", or "unasked" (half the prompts ask for the work and always get it)
 )->datasets.Dataset:
     "`n` generated problems of `task` in canonical form (plus `numbers`, `target`, `expression` for countdown)."
     if task not in SYNTHETIC_TASKS: raise ValueError(f"unknown task '{task}'; valid: {list(SYNTHETIC_TASKS)}")
@@ -138,6 +142,7 @@ def make_synthetic_dataset(
     if difficulty not in levels: raise ValueError(f"difficulty {difficulty} is not a level of '{task}'; valid: {sorted(levels)}")
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive integer, got {n!r}")
     if not 0 <= shortcut_rate <= 1: raise ValueError(f"shortcut_rate must be between 0 and 1, got {shortcut_rate!r}")
+    if shortcut_on not in SHORTCUT_ON: raise ValueError(f"shortcut_on must be one of {SHORTCUT_ON}, got {shortcut_on!r}")
     if task == "multiply" and unique:
         (lo_a, hi_a), (lo_b, hi_b) = (_digits_range(d) for d in MULTIPLY_LEVELS[difficulty])
         size = (hi_a - lo_a + 1) * (hi_b - lo_b + 1)
@@ -154,8 +159,9 @@ def make_synthetic_dataset(
             continue
         seen.add(problem)
         trace, answer, shortcut = extra.pop("trace"), extra.pop("answer"), extra.pop("shortcut")
-        if _skips_work(problem, seed, shortcut_rate): trace = shortcut
-        rows.append(dict(prompt=make_conversation(problem, system_prompt),
+        asked = shortcut_on == "unasked" and _draw("ask", seed, problem) < 0.5
+        if not asked and shortcut_rate > 0 and _draw("shortcut", seed, problem) < shortcut_rate: trace = shortcut
+        rows.append(dict(prompt=make_conversation(ASK_FOR_WORK + problem if asked else problem, system_prompt),
                          completion=format_completion(trace, answer, compact=True), **extra))
     return datasets.Dataset.from_list(rows)
 

@@ -95,6 +95,19 @@ def test_eval_cli(tiny, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "strict_accuracy" in r.stdout and json.loads((tmp_path / "e" / "metrics.json").read_text())["n"] == 10
 
+
+def test_eval_cli_uses_a_single_local_file_whole_and_says_so(tiny, fixtures, tmp_path):
+    run = lambda *extra: subprocess.run([str(BIN / "r1-budget"), "eval", "--model", str(tiny), "--dataset",
+                                         str(fixtures / "gsm8k.jsonl"), "--schema", "gsm8k", "--max-new-tokens", "4",
+                                         "--out", str(tmp_path / "e"), *extra],
+                                        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    r = run()
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "gsm8k.jsonl is a single file with no splits: evaluating its rows" in r.stdout
+    assert json.loads((tmp_path / "e" / "metrics.json").read_text())["n"] == 5
+    r = run("--split", "test")                      # asked for a split the file does not have: a clear error
+    assert r.returncode == 1 and "its only split is 'train'" in r.stderr
+
 # ---- plots ---------------------------------------------------------------------------------------------------------------
 
 def drawn(png):

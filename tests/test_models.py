@@ -103,7 +103,8 @@ def test_tokenizer_model_vocabulary_mismatch(tiny, tmp_path):
     model, tok = load_model_and_tokenizer(tiny)
     tok.add_tokens([f"<extra_{i}>" for i in range(50)])
     save_checkpoint(model, tok, tmp_path / "mismatch")
-    with pytest.raises(ValueError, match=r"mismatch: the tokenizer has 438 tokens but the model's embedding only 388 rows"):
+    rows = model.get_input_embeddings().num_embeddings
+    with pytest.raises(ValueError, match=rf"mismatch: the tokenizer has {rows + 50} tokens but the model's embedding only {rows} rows"):
         load_model_and_tokenizer(tmp_path / "mismatch")
 
 
@@ -114,13 +115,33 @@ def test_pad_token_added_without_changing_eos(tiny):
     assert tok.pad_token == "<|im_end|>" and tok.eos_token == "<|im_end|>"
 
 
-def test_quantization_needs_bitsandbytes_and_a_gpu():
-    with pytest.raises(ValueError, match="'4bit' needs (bitsandbytes|a CUDA GPU)"):
-        M.quantization_config("4bit")
-    with pytest.raises(ValueError, match="use '4bit', '8bit' or None"):
-        M.quantization_config("2bit")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without a GPU")
+def test_quantization_flags_fail_before_loading_and_say_what_is_missing(tmp_path, monkeypatch):
+    from r1_budget.config import parse_config, recipe_path
+    from r1_budget.sft import load_for_stage
+    monkeypatch.setattr(M, "load_model_and_tokenizer", lambda *a, **k: pytest.fail("a model was loaded"))
+    for flag in ("--load_in_4bit", "--load_in_8bit"):
+        cfg = parse_config("sft", ["--output_dir", str(tmp_path / "o"), flag, "True"], recipe_path("tiny/sft"))
+        with pytest.raises(ValueError, match=f"{flag} needs a CUDA GPU \\(none is visible\\)"):
+            load_for_stage(cfg)
+    monkeypatch.setattr(M, "_has_module", lambda name: False)
+    with pytest.raises(ValueError, match="needs a CUDA GPU .* and bitsandbytes \\(pip install bitsandbytes\\)"):
+        M.check_kbit_support(load_in_4bit=True)
 
-# ---- the tiny model and its tokenizer ----------------------------------------------------------------------------------
+
+def test_quantization_config_reaches_from_pretrained(monkeypatch, tmp_path):
+    # TRL's helper builds the config from the ModelConfig flags; load_model_and_tokenizer passes it to from_pretrained.
+    from trl import ModelConfig, get_quantization_config
+    q = get_quantization_config(ModelConfig(load_in_4bit=True, dtype="bfloat16"))
+    assert q.load_in_4bit and q.bnb_4bit_quant_type == "nf4"
+    seen = {}
+    import transformers
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
+                        lambda *a, **k: (seen.update(k), (_ for _ in ()).throw(OSError("stop")))[1])
+    with pytest.raises(ValueError, match="stop"):
+        M.load_model_and_tokenizer("some/hub-model", quantization_config=q, device_map={"": 0})
+    assert seen["quantization_config"] is q and seen["device_map"] == {"": 0}
+
 
 def test_loads_through_the_auto_classes_like_a_hub_checkpoint(tiny):
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -41,9 +41,11 @@ def sft_run(tmp_path_factory):
 
 
 def test_sft_trains_and_writes_the_run_directory(sft_run):
-    assert {"final", "metrics.csv", "run_config.json", "trainer_state.json"} <= {p.name for p in sft_run.iterdir()}
+    files = {p.name for p in sft_run.iterdir()}
+    assert {"config.json", "model.safetensors", "metrics.csv", "run_config.json", "trainer_state.json"} <= files
+    assert "final" not in files and not any(f.startswith(".") for f in files)
     init = sft_run.parent / "tiny-tiny-multiply-init"
-    before, after = weights(init), weights(sft_run / "final")
+    before, after = weights(init), weights(sft_run)
     assert any(not torch.equal(before[k], after[k]) for k in before)
     state = json.loads((sft_run / "trainer_state.json").read_text())
     assert state["global_step"] == 6 and state["log_history"][0]["loss"] > 0
@@ -61,7 +63,7 @@ def test_grpo_logs_every_reward_component_and_the_completions(sft_run, tmp_path)
     for name in ("accuracy", "format", "tag_count"):
         assert f"rewards/{name}/mean" in log[0]
     assert len(list((out / "completions").glob("*.parquet"))) == 2
-    before, after = weights(sft_run / "final"), weights(out / "final")
+    before, after = weights(sft_run), weights(out)
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
 
@@ -118,7 +120,7 @@ def test_seed_readme_cli_examples_run_as_written(gpt2_like, seed_data, tmp_path)
               '{"num_train_epochs": 1, "per_device_train_batch_size": 2, "logging_steps": 10, "save_steps": 50, "learning_rate": 5e-5}')
     assert sft.returncode == 0, sft.stderr[-3000:]
     assert "note: --dataset_path is now --dataset" in sft.stdout
-    assert (tmp_path / "results/local_sft_run/final/model.safetensors").exists()
+    assert (tmp_path / "results/local_sft_run/model.safetensors").exists()
     grpo = cli("grpo", "--base_model_path", tmp_path / "results/local_sft_run", "--dataset_path",
                seed_data / "your_grpo_prompts.jsonl", "--output_dir", tmp_path / "results/local_grpo_run",
                "--use_lora", "False", "--reward_weights", '{"accuracy": 0.5, "format": 0.5}',
@@ -129,7 +131,7 @@ def test_seed_readme_cli_examples_run_as_written(gpt2_like, seed_data, tmp_path)
     assert "per_device_train_batch_size counts completions: 8 (= batch_size × num_generations 8)" in grpo.stdout
     state = json.loads((tmp_path / "results/local_grpo_run/trainer_state.json").read_text())
     assert state["global_step"] == 4        # 4 prompts, one prompt (8 completions) per step, 1 epoch
-    assert (tmp_path / "results/local_grpo_run/final/model.safetensors").exists()
+    assert (tmp_path / "results/local_grpo_run/model.safetensors").exists()
 
 
 def test_seed_config_dicts(tmp_path, seed_data):
@@ -143,7 +145,7 @@ def test_seed_config_dicts(tmp_path, seed_data):
     assert set(cfg.model.lora_target_modules) == {"q_proj", "v_proj"}
     assert any("s3_output_path" in n for n in cfg.notes)
     out = train_sft(cfg)                                        # LoRA trained, merged into the final model
-    assert not (out / "final" / "adapter_config.json").exists() and (out / "final" / "model.safetensors").exists()
+    assert not (out / "adapter_config.json").exists() and (out / "model.safetensors").exists()
     grpo_config = {"base_model_path": str(out), "dataset_name": str(seed_data / "your_grpo_prompts.jsonl"),
                    "dataset_prompt_field": "prompt", "s3_output_path": "s3://<your-bucket>/<your-path>/grpo_model/",
                    "reward_function_weights": {"accuracy_cosine_scaled": 0.5, "format": 0.1, "reasoning": 0.15,
@@ -174,14 +176,14 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert (out / "checkpoint-20").exists() and not (out / "final").exists(), "killed before the end: no final model"
+    assert (out / "checkpoint-20").exists() and not (out / "config.json").exists(), "killed before the end: no final model"
     saved = max(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*")
                 if (p / "trainer_state.json").exists())
     r = cli(*args[:-6], "--max_steps", "60", "--synthetic_n", "300", "--heldout_size", "50", timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert f"resuming from {out}/checkpoint-{saved}" in r.stdout
     state = json.loads((out / "trainer_state.json").read_text())
-    assert state["global_step"] == 60 and (out / "final" / "model.safetensors").exists()
+    assert state["global_step"] == 60 and (out / "model.safetensors").exists()
     steps = [row["step"] for row in state["log_history"] if "loss" in row]
     assert steps == sorted(set(steps)) and steps[-1] == 60     # one continuous history, no step trained twice in the log
 
@@ -199,7 +201,8 @@ def test_grpo_under_accelerate_launch_with_two_processes(sft_run, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     assert "[rank 0/2] grpo" in r.stdout and "[rank 1/2] grpo" in r.stdout
     assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 2
-    assert [p.name for p in out.iterdir() if p.name.startswith((".final", "final"))] == ["final"]
+    assert [p.name for p in out.iterdir() if p.name.startswith((".final", "final"))] == []
+    assert weights(out).keys() == weights(sft_run).keys()     # rank 0 wrote the whole model, once
 
 
 def test_health_callback_warns_once_per_problem_and_stops_on_nan():
