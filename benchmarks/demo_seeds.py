@@ -8,8 +8,9 @@ rate, wall time, and the targets missed — then the mean, minimum and maximum, 
 
     .venv/bin/python benchmarks/demo_seeds.py [--seeds 0-4] [--out runs/demo-seeds] [--quick] [--assets]
 
-`--assets` copies the sweep's summary and plot to assets/demo-seeds-summary.json and assets/demo-seeds.png, where the
-README's headline table is rendered from (after `make readme`).
+`--assets` copies the sweep's summary and plot to assets/demo-seeds-summary.json and assets/demo-seeds.png, and its
+first run's to assets/demo-summary.json and assets/demo-comparison.png: the README's tables and plots are rendered
+from them (after `make readme`).
 """
 import argparse
 import json
@@ -51,7 +52,10 @@ def main():
         (ROOT / "assets").mkdir(exist_ok=True)
         shutil.copy(Path(args.out) / "plots" / "seeds.png", ROOT / "assets" / "demo-seeds.png")
         (ROOT / "assets" / "demo-seeds-summary.json").write_text(json.dumps(sweep, indent=2) + "\n")
-        print("copied to assets/demo-seeds-summary.json and assets/demo-seeds.png; run `make readme`")
+        first = Path(args.out) / f"seed-{sweep['seeds'][0]}"      # one of the runs, in full
+        shutil.copy(first / "summary.json", ROOT / "assets" / "demo-summary.json")
+        shutil.copy(first / "plots" / "comparison.png", ROOT / "assets" / "demo-comparison.png")
+        print("copied to assets/ (the sweep's summary and plot, its first run's summary and plot); run `make readme`")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ class DataArguments:
     synthetic_seed: int = field(default=0, metadata={"help": "seed of the synthetic problems"})
     synthetic_difficulty: int = field(default=2, metadata={"help": "difficulty level of the synthetic task"})
     synthetic_shortcut_rate: float = field(default=0.0, metadata={"help": "chance that the teacher skips the work on a problem it may skip (an imperfect teacher)"})
-    synthetic_shortcut_on: str = field(default="any", metadata={"help": "which it may skip: any, or unasked (half the prompts ask for the work and always get it)"})
+    synthetic_shortcut_on: str = field(default="any", metadata={"help": "which it may skip: any, or unasked (half the prompts ask for the work and get it)"})
     system_prompt: bool = field(default=True, metadata={"help": "put the R1 system prompt in front of every problem"})
     heldout_size: int = field(default=0, metadata={"help": "problems held out for evaluation (never trained on)"})
     heldout_seed: int = field(default=0, metadata={"help": "seed of the held-out split"})

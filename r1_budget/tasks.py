@@ -11,8 +11,8 @@ import datasets
 from .data import format_completion, make_conversation, SYSTEM_PROMPT
 
 # %% auto #0
-__all__ = ['MULTIPLY_LEVELS', 'COUNTDOWN_LEVELS', 'SYNTHETIC_TASKS', 'SHORTCUT_ON', 'ASK_FOR_WORK', 'multiply_trace',
-           'evaluate_expression', 'check_countdown', 'make_synthetic_dataset', 'shows_work']
+__all__ = ['MULTIPLY_LEVELS', 'COUNTDOWN_LEVELS', 'SYNTHETIC_TASKS', 'SHORTCUT_ON', 'ASK_FOR_WORK', 'ASKED_SHARE',
+           'multiply_trace', 'evaluate_expression', 'check_countdown', 'make_synthetic_dataset', 'shows_work']
 
 # %% ../nbs/01b_tasks.ipynb #91ba2a80
 MULTIPLY_LEVELS = {1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2), 5: (3, 2)} # difficulty -> digits of (a, b)
@@ -106,7 +106,8 @@ def _countdown_problem(rng, k, hi, max_target=1000):
 # %% ../nbs/01b_tasks.ipynb #13113d95
 SYNTHETIC_TASKS = {"multiply": MULTIPLY_LEVELS, "countdown": COUNTDOWN_LEVELS}
 SHORTCUT_ON = ("any", "unasked") # which problems a lazy teacher may skip: any, or those whose prompt does not ask for work
-ASK_FOR_WORK = "Show your work: " # how half the prompts begin when the teacher skips only unasked problems
+ASK_FOR_WORK = "Show your work: " # how the prompts that ask for the work begin ("unasked" teachers)
+ASKED_SHARE = 0.5 # the share of prompts that ask for the work when the teacher skips only unasked problems
 
 def _multiply_problem(rng, level):
     da, db = MULTIPLY_LEVELS[level]
@@ -134,7 +135,7 @@ def make_synthetic_dataset(
     system_prompt:str|None=SYSTEM_PROMPT, # system turn of each prompt; None leaves it out (short prompts for tiny models)
     unique:bool=True, # every problem distinct
     shortcut_rate:float=0.0, # chance that the teacher skips the work on a problem it may skip (`<think>347*6=2082</think>`)
-    shortcut_on:str="any", # which it may skip: "any", or "unasked" (half the prompts ask for the work and always get it)
+    shortcut_on:str="any", # which it may skip: "any", or "unasked" (half the prompts ask for the work and get it)
 )->datasets.Dataset:
     "`n` generated problems of `task` in canonical form (plus `numbers`, `target`, `expression` for countdown)."
     if task not in SYNTHETIC_TASKS: raise ValueError(f"unknown task '{task}'; valid: {list(SYNTHETIC_TASKS)}")
@@ -159,7 +160,7 @@ def make_synthetic_dataset(
             continue
         seen.add(problem)
         trace, answer, shortcut = extra.pop("trace"), extra.pop("answer"), extra.pop("shortcut")
-        asked = shortcut_on == "unasked" and _draw("ask", seed, problem) < 0.5
+        asked = shortcut_on == "unasked" and _draw("ask", seed, problem) < ASKED_SHARE
         if not asked and shortcut_rate > 0 and _draw("shortcut", seed, problem) < shortcut_rate: trace = shortcut
         rows.append(dict(prompt=make_conversation(ASK_FOR_WORK + problem if asked else problem, system_prompt),
                          completion=format_completion(trace, answer, compact=True), **extra))

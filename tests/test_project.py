@@ -114,14 +114,21 @@ def test_sync_check_passes_on_a_clean_clone_and_fails_on_an_unexported_edit(tmp_
     assert r.returncode == 1 and "r1_budget/data.py" in r.stderr and "must match the notebooks" in r.stderr
 
 
-def test_readme_headline_comes_from_a_real_demo_run():
-    "The README's table is rendered from assets/demo-summary.json, written by `make demo`; the plot is that run's."
-    from r1_budget.pipeline import demo_checks, stage_table
-    summary = json.loads((ROOT / "assets" / "demo-summary.json").read_text())
+def test_readme_headline_is_a_five_seed_sweep_then_one_of_its_runs():
+    "The README's tables are rendered from assets/, written by benchmarks/demo_seeds.py --assets; the plots are that sweep's."
+    from r1_budget.pipeline import stage_table
+    sweep = json.loads((ROOT / "assets" / "demo-seeds-summary.json").read_text())
+    run = json.loads((ROOT / "assets" / "demo-summary.json").read_text())
     text = (ROOT / "README.md").read_text()
-    assert stage_table(summary["stages"]) in text
-    assert f"Whole run: {summary['wall_seconds']['total']:.0f} s" in text and "make demo" in text
-    assert "](assets/demo-comparison.png)" in text and 0 < (ROOT / "assets" / "demo-comparison.png").stat().st_size < 100_000
-    assert summary["command"].startswith("r1-budget demo") and not summary["quick"]
-    assert all(demo_checks(summary).values()), "the published run meets the demo's targets"
-    assert summary["machine"]["gpu"] is None and summary["machine"]["cpus"] <= 2
+    assert sweep["seeds"] == [0, 1, 2, 3, 4] and not sweep["quick"] and sweep["command"] in text
+    for r in sweep["rows"]:
+        assert f"| {r['seed']} | {100 * r['sft']:.1f}% | {100 * r['grpo']:.1f}% | {100 * r['gain']:+.1f} ±" in text
+    assert f"Every seed met every target: **{'yes' if sweep['all_targets_met'] else 'no'}**" in text
+    assert sweep["all_targets_met"] == all(r["targets_met"] for r in sweep["rows"])
+    m = sweep["machine"]
+    assert m["cpu_model"] in text and m["torch_cpu_capability"] in text and m["gpu"] is None and m["cpus"] <= 2
+    assert run["seed"] == 0 and run["stages"]["grpo"]["strict_accuracy"] == sweep["rows"][0]["grpo"]   # one of its runs
+    assert stage_table(run["stages"]) in text and f"Whole run: {run['wall_seconds']['total']:.0f} s" in text
+    for png in ("demo-seeds.png", "demo-comparison.png"):
+        assert f"](assets/{png})" in text and 0 < (ROOT / "assets" / png).stat().st_size < 100_000
+    assert "make demo" in text

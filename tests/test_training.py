@@ -241,3 +241,36 @@ def test_sft_loss_is_on_the_completion_only(tmp_path):
         trained = tok.decode([t for t, l in zip(ids.tolist(), labels.tolist()) if l != -100])
         assert trained.startswith("<think>") and "<answer>" in trained and trained.rstrip().endswith("<|im_end|>")
         assert "<|im_start|>user" not in trained                      # the prompt is not trained on
+
+
+# ---- saving the final model -----------------------------------------------------------------------------------------------
+
+class _Accelerator:
+    def __init__(self, main): self.is_main_process, self.waits = main, 0
+    def wait_for_everyone(self): self.waits += 1
+
+
+class _Trainer:
+    "Records how the final model is saved: `Trainer.save_model` is the path that gathers sharded (FSDP, ZeRO-3) weights."
+    def __init__(self, main, model):
+        self.accelerator, self.model, self.saved = _Accelerator(main), model, []
+
+    def save_model(self, path):
+        self.saved.append(path)
+        if self.accelerator.is_main_process: self.model.save_pretrained(path)
+
+
+def test_final_model_is_saved_through_the_trainer_on_every_rank(tmp_path):
+    from r1_budget.models import build_tiny_model, load_model_and_tokenizer
+    from r1_budget.sft import save_final_model
+    model, tok = load_model_and_tokenizer(build_tiny_model(tmp_path / "init", size="tiny"))
+    worker = _Trainer(main=False, model=model)
+    assert save_final_model(worker, tok, tmp_path / "run") is None          # rank 1: joins the gather, writes nothing
+    assert worker.saved == [str(tmp_path / "run" / ".final-staging")] and worker.accelerator.waits == 2
+    main = _Trainer(main=True, model=model)
+    out = save_final_model(main, tok, tmp_path / "run", card=dict(stage="sft"))
+    assert main.saved == [str(tmp_path / "run" / ".final-staging")]
+    assert out == tmp_path / "run" and not (out / ".final-staging").exists()
+    again, _ = load_model_and_tokenizer(out)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    assert "stage" in (out / "README.md").read_text() or "sft" in (out / "README.md").read_text()
