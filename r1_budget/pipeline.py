@@ -350,6 +350,7 @@ def run_sweep(
     (out / "demo.json").write_text(json.dumps(dict(sweep=seeds, command=command, **demo_kwargs)))
     summaries = []
     for i, seed in enumerate(seeds):
+        if progress: print(f"[sweep {i + 1}/{len(seeds)}] seed {seed}: training and evaluating in {out / f'seed-{seed}'}", flush=True)
         s = run_demo(out / f"seed-{seed}", seed=seed, progress=False, command=f"{command}  # seed {seed}", **demo_kwargs)
         summaries.append(s)
         if progress:
