@@ -70,11 +70,11 @@ STAGES = {"sft": "supervised fine-tuning on R1-formatted completions (TRL SFTTra
 
 def _stage_help(stage:str)->str:
     from trl import TrlParser
-    from r1_budget.config import _dataclasses
+    from r1_budget.config import stage_dataclasses
     head = (f"usage: r1-budget {stage} [--recipe NAME | --config RECIPE.yaml] [--OPTION VALUE ...]\n\n{STAGES[stage]}.\n"
             "Options override the recipe; the seed's flags (--use_lora, --training_args JSON, --grpo_config JSON, "
             "--reward_weights JSON, --config_json JSON, ...) are accepted.\n\n")
-    return head + TrlParser(_dataclasses(stage), prog=f"r1-budget {stage}").format_help()
+    return head + TrlParser(stage_dataclasses(stage), prog=f"r1-budget {stage}").format_help()
 
 def run_stage(stage:str, argv:list[str])->int:
     "Parse `argv` for `stage` and train; returns the exit status."

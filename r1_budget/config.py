@@ -12,8 +12,8 @@ import yaml
 
 # %% auto #0
 __all__ = ['RENAMED', 'LORA_KEYS', 'NESTED', 'NOT_TRAINING_KEYS', 'JSON_FLAGS', 'RECIPES_DIR', 'DataArguments', 'RewardArguments',
-           'RunArguments', 'normalize_recipe', 'split_seed_flags', 'StageConfig', 'parse_config', 'from_seed_config',
-           'validate_config', 'stage_dataset', 'resolve_model_path', 'recipe_path']
+           'RunArguments', 'normalize_recipe', 'split_seed_flags', 'StageConfig', 'stage_dataclasses', 'parse_config',
+           'from_seed_config', 'validate_config', 'stage_dataset', 'resolve_model_path', 'recipe_path']
 
 # %% ../nbs/04_config.ipynb #f3d9752a
 @dataclass
@@ -145,7 +145,8 @@ class StageConfig:
         out["training"] = self.training.to_dict()
         return json.loads(json.dumps(out, default=str))
 
-def _dataclasses(stage:str)->list:
+def stage_dataclasses(stage:str)->list:
+    "The dataclasses TRL's parser fills for `stage` ('sft' or 'grpo'): ours for data, rewards and the run, then TRL's."
     from trl import GRPOConfig, ModelConfig, SFTConfig
     if stage == "sft": return [DataArguments, RunArguments, SFTConfig, ModelConfig]
     if stage == "grpo": return [DataArguments, RewardArguments, RunArguments, GRPOConfig, ModelConfig]
@@ -179,7 +180,7 @@ def parse_config(stage:str, argv:list[str]|None=None, recipe:str|Path|dict|None=
     notes = []
     merged, _ = normalize_recipe({**(recipe or {}), **from_json}, notes)
     argv = _rename_flags(argv, notes)
-    parser = TrlParser(_dataclasses(stage))
+    parser = TrlParser(stage_dataclasses(stage))
     valid = {a.dest for a in parser._actions} - {"help"}
     _check_keys(merged, valid, "the recipe")
     _check_keys(_flag_keys(argv), valid, "the command line")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .config import StageConfig, parse_config, stage_dataset
 from .rewards import get_reward_funcs
-from .sft import TrainingHealthCallback, _peft_config, load_for_stage, prepare_for_tokenizer, train_and_save
+from .sft import TrainingHealthCallback, load_for_stage, prepare_for_tokenizer, train_and_save
 
 # %% auto #0
 __all__ = ['REWARD_COLUMNS', 'check_reward_columns', 'train_grpo', 'trl_accelerate_config']
@@ -25,7 +25,7 @@ def check_reward_columns(rewards:dict, columns:list[str]):
 # %% ../nbs/06_grpo.ipynb #9d7a130c
 def train_grpo(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)->Path:
     "Run the GRPO stage described by `cfg` (or parsed from `argv`/`recipe`); returns the output directory."
-    from trl import GRPOTrainer
+    from trl import GRPOTrainer, get_peft_config
     cfg = cfg or parse_config("grpo", argv, recipe)
     for note in cfg.notes: print(f"note: {note}")
     funcs, weights = get_reward_funcs(cfg.rewards.rewards, cfg.rewards.reward_params)
@@ -36,7 +36,7 @@ def train_grpo(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)
     ds = prepare_for_tokenizer(ds, tokenizer, cfg.data.max_prompt_tokens)
     if cfg.training.log_completions: (Path(cfg.training.output_dir) / "completions").mkdir(parents=True, exist_ok=True)
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=cfg.training, train_dataset=ds, processing_class=tokenizer,
-                          peft_config=_peft_config(cfg), callbacks=[TrainingHealthCallback()])
+                          peft_config=get_peft_config(cfg.model), callbacks=[TrainingHealthCallback()])
     last_reward = lambda log: {"final_mean_reward": next((r["reward"] for r in reversed(log) if "reward" in r), float("nan"))}
     return train_and_save(trainer, cfg, tokenizer, len(ds), last_reward,
                           notes="Rewards: " + ", ".join(f"{n} × {w}" for n, w in cfg.rewards.rewards.items()))

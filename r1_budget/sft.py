@@ -156,10 +156,6 @@ def _kbit_device_map()->dict:
     from accelerate import PartialState
     return {"": PartialState().local_process_index}
 
-def _peft_config(cfg:StageConfig):
-    from trl import get_peft_config
-    return get_peft_config(cfg.model)
-
 def _resume_from(cfg:StageConfig)->str|None:
     last = last_checkpoint(cfg.training.output_dir)
     if cfg.run.resume and last is None: logger.warning("--resume: no checkpoint in %s, starting fresh", cfg.training.output_dir)
@@ -183,7 +179,7 @@ def train_and_save(trainer, cfg:StageConfig, tokenizer, n_rows:int, metrics, not
 # %% ../nbs/05_sft.ipynb #0e3bc1b1
 def build_sft_trainer(cfg:StageConfig):
     "TRL's `SFTTrainer` for `cfg`, with its tokenizer and the number of training rows (nothing trained yet)."
-    from trl import SFTTrainer
+    from trl import SFTTrainer, get_peft_config
     model, tokenizer = load_for_stage(cfg)
     ds = prepare_for_tokenizer(stage_dataset(cfg.data), tokenizer, cfg.data.max_prompt_tokens)
     if "completion" not in ds.column_names:
@@ -191,7 +187,7 @@ def build_sft_trainer(cfg:StageConfig):
                          "or use a source with worked solutions)")
     if cfg.training.completion_only_loss is None: cfg.training.completion_only_loss = True  # no loss on the prompt
     trainer = SFTTrainer(model=model, args=cfg.training, train_dataset=ds, processing_class=tokenizer,
-                         peft_config=_peft_config(cfg), callbacks=[TrainingHealthCallback()])
+                         peft_config=get_peft_config(cfg.model), callbacks=[TrainingHealthCallback()])
     return trainer, tokenizer, len(ds)
 
 def train_sft(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)->Path:
