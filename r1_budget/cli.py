@@ -10,7 +10,18 @@ from pathlib import Path
 import r1_budget
 
 # %% auto #0
-__all__ = ['STAGES', 'run_stage', 'build_parser', 'main']
+__all__ = ['STAGES', 'run_stage', 'container_main', 'build_parser', 'main']
+
+# %% ../nbs/11_cli.ipynb #084250e0
+def _key_values(items:list[str], option:str, example:str)->dict:
+    "The `NAME=VALUE` items of repeatable `option` as a dict; `example` shows a valid item in the error."
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key: raise ValueError(f"{option} {item!r}: expected {example}")
+        if key in out: raise ValueError(f"{option} {key} is given twice ({out[key]!r} and {value!r}); give it once")
+        out[key] = value
+    return out
 
 # %% ../nbs/11_cli.ipynb #ce829dd5
 def _add_data_parser(sub):
@@ -35,13 +46,11 @@ def _add_data_parser(sub):
     return p
 
 def _field_args(items:list[str])->dict:
-    out = {}
-    for it in items:
-        key, eq, col = it.partition("=")
-        if not eq or not key.endswith("_field") or not col:
-            raise ValueError(f"--field {it!r}: expected ROLE_field=COLUMN, e.g. answer_field=response")
-        out[key] = col
-    return out
+    example = "ROLE_field=COLUMN, e.g. answer_field=response"
+    fields = _key_values(items, "--field", example)
+    for key, col in fields.items():
+        if not key.endswith("_field") or not col: raise ValueError(f"--field {key}={col}: expected {example}")
+    return fields
 
 def _run_data(args)->int:
     from r1_budget.data import SYSTEM_PROMPT, prepare_dataset
@@ -189,12 +198,8 @@ def _add_demo_parser(sub):
     p.set_defaults(run=_run_demo)
 
 def _flag_pairs(items:list[str], option:str)->list[str]:
-    out = []
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key: raise ValueError(f"{option} {item!r}: expected FLAG=VALUE, e.g. max_steps=200")
-        out += [f"--{key.removeprefix('--')}", value]
-    return out
+    pairs = _key_values(items, option, "FLAG=VALUE, e.g. max_steps=200")
+    return [x for key, value in pairs.items() for x in (f"--{key.removeprefix('--')}", value)]
 
 def _run_demo(args)->int:
     import shlex
@@ -205,6 +210,57 @@ def _run_demo(args)->int:
     if args.seeds is None: run_demo(args.out, seed=args.seed, **common)
     else: run_sweep(args.out, seeds=args.seeds, **common)
     return 0
+
+# %% ../nbs/11_cli.ipynb #9ed0fd0c
+def _add_launch_parser(sub):
+    p = sub.add_parser("launch", help="launch an SFT or GRPO training job on SageMaker, within a budget",
+                       description="Build and launch a SageMaker training job (SDK v3 ModelTrainer) for a stage and recipe. "
+                                   "The cost is estimated first; launches whose worst case exceeds --budget are refused.")
+    p.add_argument("stage", choices=list(STAGES))
+    p.add_argument("--recipe", required=True, help="shipped recipe name or YAML file")
+    p.add_argument("--role", required=True, help="execution role ARN")
+    p.add_argument("--instance", required=True, help="instance type, e.g. ml.g5.2xlarge")
+    p.add_argument("--count", type=int, default=1, help="number of instances")
+    p.add_argument("--spot", action=argparse.BooleanOptionalAction, default=True, help="managed spot training (default: on)")
+    p.add_argument("--max-hours", type=float, default=4.0, help="maximum runtime in hours (the cost ceiling)")
+    p.add_argument("--budget", type=float, default=100.0, help="refuse if the worst case costs more (USD)")
+    p.add_argument("--input", action="append", default=[], metavar="CHANNEL=URI", help="train=s3://... or sft_model=s3://... (repeatable)")
+    p.add_argument("--output-s3", help="s3:// prefix for the model artifacts")
+    p.add_argument("--checkpoint-s3", help="s3:// prefix for checkpoints")
+    p.add_argument("--image", help="training image URI (default: AWS PyTorch training image)")
+    p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE", help="extra stage option, e.g. max_steps=500 (repeatable)")
+    p.add_argument("--wait", action="store_true", help="wait for the job and stream its logs")
+    p.add_argument("--dry-run", action="store_true", help="print the CreateTrainingJob request instead of launching")
+    p.add_argument("--force", action="store_true", help="launch even above --budget")
+    p.set_defaults(run=_run_launch)
+
+def _run_launch(args)->int:
+    import json
+    from r1_budget.sagemaker import estimate_cost, launch_training_job   # light: the SDK is imported only when launching
+    cost = estimate_cost(args.instance, args.count, args.max_hours, args.spot)
+    print(f"cost: expected ${cost['expected_usd']:.2f}, worst case ${cost['worst_case_usd']:.2f} "
+          f"({args.count} x {args.instance}, {args.max_hours} h, {'spot' if args.spot else 'on demand'}); budget ${args.budget:.2f}")
+    result = launch_training_job(args.stage, args.recipe, role=args.role, instance_type=args.instance, instance_count=args.count,
+                                 spot=args.spot, max_runtime_hours=args.max_hours, budget_usd=args.budget,
+                                 inputs=_key_values(args.input, "--input", "CHANNEL=URI, e.g. train=s3://bucket/data"),
+                                 output_s3=args.output_s3, checkpoint_s3=args.checkpoint_s3, image_uri=args.image,
+                                 hyperparameters=_key_values(args.hp, "--hp", "KEY=VALUE, e.g. max_steps=500"),
+                                 wait=args.wait, dry_run=args.dry_run, force=args.force)
+    print(json.dumps(result, indent=1, default=str) if args.dry_run else f"launched training job {result}")
+    return 0
+
+# %% ../nbs/11_cli.ipynb #0882bcc9
+def container_main(argv:list[str]|None=None)->int:
+    "Run a training stage from a SageMaker job's hyperparameters (`--stage sft|grpo --recipe NAME [--option value ...]`)."
+    p = argparse.ArgumentParser(prog="sm_entry.py", description="r1-budget SageMaker entry point")
+    p.add_argument("--stage", required=True, choices=list(STAGES))
+    p.add_argument("--recipe", help="a shipped recipe, e.g. qwen2.5-0.5b-instruct/sft")
+    p.add_argument("--hub_login_from", help="Secrets Manager secret holding a Hugging Face token")
+    args, rest = p.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if args.hub_login_from:
+        from r1_budget.sagemaker import hub_login_from_secret
+        hub_login_from_secret(args.hub_login_from)
+    return main([args.stage, *(["--recipe", args.recipe] if args.recipe else []), *rest])
 
 # %% ../nbs/11_cli.ipynb #b3c59055
 def build_parser()->argparse.ArgumentParser:
@@ -217,8 +273,7 @@ def build_parser()->argparse.ArgumentParser:
     _add_eval_parser(sub)
     _add_plot_parser(sub)
     _add_demo_parser(sub)
-    from r1_budget.sagemaker import add_launch_parser   # light: the SDK is imported only when launching
-    add_launch_parser(sub)
+    _add_launch_parser(sub)
     return p
 
 def main(argv:list[str]|None=None)->int:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_sagemaker.ipynb #ae4cd397
 from __future__ import annotations
-import argparse, json, os, re, shutil, sys, tempfile
+import json, os, re, shutil, tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -12,8 +12,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['PRICE_SOURCE', 'PRICES_USD_PER_HOUR', 'GPUS_PER_INSTANCE', 'BASE_NAME_MAX', 'ENTRY_SCRIPT', 'DATA_SUFFIXES',
            'DEFAULT_IMAGE', 'instance_gpus', 'estimate_cost', 'LaunchError', 'check_job_request',
-           'project_dependencies', 'stage_source', 'SageMakerEnv', 'hub_login_from_secret', 'container_main',
-           'launch_training_job', 'model_artifacts', 'add_launch_parser', 'run_launch']
+           'project_dependencies', 'stage_source', 'SageMakerEnv', 'hub_login_from_secret', 'launch_training_job',
+           'model_artifacts']
 
 # %% ../nbs/09_sagemaker.ipynb #b9aecb8f
 PRICE_SOURCE = ("on-demand SageMaker training rates, us-east-1, as listed on https://aws.amazon.com/sagemaker/pricing/ "
@@ -82,7 +82,7 @@ def check_job_request(base_name:str, hyperparameters:dict, environment:dict|None
 ENTRY_SCRIPT = '''"Entry point of r1-budget SageMaker jobs: python sm_entry.py --stage sft --recipe NAME [--option value ...]."
 import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the uploaded package wins over an installed one
-from r1_budget.sagemaker import container_main
+from r1_budget.cli import container_main
 sys.exit(container_main(sys.argv[1:]))
 '''
 
@@ -175,17 +175,6 @@ def hub_login_from_secret(name:str, region:str|None=None):
     try: value = json.loads(value).get("HF_TOKEN", value)
     except (json.JSONDecodeError, AttributeError): pass
     os.environ["HF_TOKEN"] = value.strip()
-
-def container_main(argv:list[str]|None=None)->int:
-    "Run a training stage from a job's hyperparameters (`--stage sft|grpo --recipe NAME [--option value ...]`)."
-    from r1_budget.cli import main
-    p = argparse.ArgumentParser(prog="sm_entry.py", description="r1-budget SageMaker entry point")
-    p.add_argument("--stage", required=True, choices=["sft", "grpo"])
-    p.add_argument("--recipe", help="a shipped recipe, e.g. qwen2.5-0.5b-instruct/sft")
-    p.add_argument("--hub_login_from", help="Secrets Manager secret holding a Hugging Face token")
-    args, rest = p.parse_known_args(sys.argv[1:] if argv is None else argv)
-    if args.hub_login_from: hub_login_from_secret(args.hub_login_from)
-    return main([args.stage, *(["--recipe", args.recipe] if args.recipe else []), *rest])
 
 # %% ../nbs/09_sagemaker.ipynb #88546e5e
 DEFAULT_IMAGE = dict(framework="pytorch", version="2.8.0", py_version="py312")  # as grpo-sagemaker-image's base
@@ -288,48 +277,3 @@ def model_artifacts(job_name:str, session=None)->str:
     if job["TrainingJobStatus"] != "Completed":
         raise ValueError(f"training job {job_name} is {job['TrainingJobStatus']}: {job.get('FailureReason', 'no model yet')}")
     return job["ModelArtifacts"]["S3ModelArtifacts"]
-
-# %% ../nbs/09_sagemaker.ipynb #55673ff1
-def add_launch_parser(sub):
-    "The `r1-budget launch` subcommand (used by `r1_budget.cli`)."
-    p = sub.add_parser("launch", help="launch an SFT or GRPO training job on SageMaker, within a budget",
-                       description="Build and launch a SageMaker training job (SDK v3 ModelTrainer) for a stage and recipe. "
-                                   "The cost is estimated first; launches whose worst case exceeds --budget are refused.")
-    p.add_argument("stage", choices=["sft", "grpo"])
-    p.add_argument("--recipe", required=True, help="shipped recipe name or YAML file")
-    p.add_argument("--role", required=True, help="execution role ARN")
-    p.add_argument("--instance", required=True, help="instance type, e.g. ml.g5.2xlarge")
-    p.add_argument("--count", type=int, default=1, help="number of instances")
-    p.add_argument("--spot", action=argparse.BooleanOptionalAction, default=True, help="managed spot training (default: on)")
-    p.add_argument("--max-hours", type=float, default=4.0, help="maximum runtime in hours (the cost ceiling)")
-    p.add_argument("--budget", type=float, default=100.0, help="refuse if the worst case costs more (USD)")
-    p.add_argument("--input", action="append", default=[], metavar="CHANNEL=URI", help="train=s3://... or sft_model=s3://... (repeatable)")
-    p.add_argument("--output-s3", help="s3:// prefix for the model artifacts")
-    p.add_argument("--checkpoint-s3", help="s3:// prefix for checkpoints")
-    p.add_argument("--image", help="training image URI (default: AWS PyTorch training image)")
-    p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE", help="extra stage option, e.g. max_steps=500 (repeatable)")
-    p.add_argument("--wait", action="store_true", help="wait for the job and stream its logs")
-    p.add_argument("--dry-run", action="store_true", help="print the CreateTrainingJob request instead of launching")
-    p.add_argument("--force", action="store_true", help="launch even above --budget")
-    p.set_defaults(run=run_launch)
-
-def _pairs(items:list[str], flag:str)->dict:
-    out = {}
-    for item in items:
-        k, sep, v = item.partition("=")
-        if not sep or not k: raise ValueError(f"{flag} {item!r}: expected NAME=VALUE")
-        out[k] = v
-    return out
-
-def run_launch(args)->int:
-    "Run `r1-budget launch` from parsed `args`; returns the exit status."
-    cost = estimate_cost(args.instance, args.count, args.max_hours, args.spot)
-    print(f"cost: expected ${cost['expected_usd']:.2f}, worst case ${cost['worst_case_usd']:.2f} "
-          f"({args.count} x {args.instance}, {args.max_hours} h, {'spot' if args.spot else 'on demand'}); budget ${args.budget:.2f}")
-    result = launch_training_job(args.stage, args.recipe, role=args.role, instance_type=args.instance, instance_count=args.count,
-                                 spot=args.spot, max_runtime_hours=args.max_hours, budget_usd=args.budget,
-                                 inputs=_pairs(args.input, "--input"), output_s3=args.output_s3, checkpoint_s3=args.checkpoint_s3,
-                                 image_uri=args.image, hyperparameters=_pairs(args.hp, "--hp"), wait=args.wait,
-                                 dry_run=args.dry_run, force=args.force)
-    print(json.dumps(result, indent=1, default=str) if args.dry_run else f"launched training job {result}")
-    return 0
