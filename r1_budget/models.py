@@ -110,13 +110,10 @@ def check_kbit_support(load_in_4bit:bool=False, load_in_8bit:bool=False):
     "Raise, before anything loads, when 4- or 8-bit loading cannot work here: it needs bitsandbytes and a CUDA GPU."
     if not (load_in_4bit or load_in_8bit): return
     flag = "--load_in_4bit" if load_in_4bit else "--load_in_8bit"
+    from transformers.utils import is_bitsandbytes_available
     missing = [what for what, ok in (("a CUDA GPU (none is visible)", torch.cuda.is_available()),
-                                     ("bitsandbytes (pip install bitsandbytes)", _has_module("bitsandbytes"))) if not ok]
+                                     ("bitsandbytes (pip install bitsandbytes)", is_bitsandbytes_available())) if not ok]
     if missing: raise ValueError(f"{flag} needs {' and '.join(missing)}; drop the flag to train in full precision")
-
-def _has_module(name:str)->bool:
-    import importlib.util
-    return importlib.util.find_spec(name) is not None
 
 def _looks_local(name:str)->bool:
     return name.startswith((".", "/", "~")) or name.endswith((".tar.gz", ".tgz")) or Path(name).expanduser().exists()

@@ -13,8 +13,8 @@ from .tasks import shows_work
 
 # %% auto #0
 __all__ = ['DEMO_RECIPES', 'QUICK_ARGS', 'TARGETS', 'STAGE_KEYS', 'DemoPlan', 'plan_demo', 'evaluate_stage', 'run_stage',
-           'accuracy_change', 'stage_table', 'demo_checks', 'write_report', 'prepare_run_dir', 'run_demo',
-           'parse_seeds', 'sweep_summary', 'write_sweep_report', 'run_sweep']
+           'habit_probabilities', 'accuracy_change', 'stage_table', 'demo_checks', 'write_report', 'prepare_run_dir',
+           'run_demo', 'parse_seeds', 'sweep_summary', 'write_sweep_report', 'run_sweep']
 
 # %% ../nbs/10_tutorial.ipynb #72c0aabe
 DEMO_RECIPES = {"multiply": ("tiny/sft", "tiny/grpo"), "countdown": ("tiny/countdown-sft", "tiny/countdown-grpo")}
@@ -79,6 +79,24 @@ def run_stage(cfg:StageConfig, progress:bool=False)->Path:
     cfg.training.disable_tqdm = not progress
     with (contextlib.nullcontext() if progress else contextlib.redirect_stdout(io.StringIO())):
         return (train_sft if cfg.stage == "sft" else train_grpo)(cfg)
+
+# %% ../nbs/10_tutorial.ipynb #869e67e7
+def habit_probabilities(model, heldout)->dict:
+    "For multiplication problems: the probability, after `<think>`, of the worked trace's first token over the bare answer's."
+    import torch
+    from r1_budget.models import load_model_and_tokenizer
+    from r1_budget.tasks import ASK_FOR_WORK
+    m, tok = load_model_and_tokenizer(model)
+    out = {"asked": [], "unasked": []}
+    for row in heldout:
+        q = row["prompt"][-1]["content"]
+        a = q.removeprefix(ASK_FOR_WORK).split("*")[0]
+        if a[-1] == a[0]: continue   # both traces would start with the same digit
+        text = tok.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True) + "<think>"
+        with torch.no_grad(): p = m(**tok(text, return_tensors="pt", add_special_tokens=False)).logits[0, -1].softmax(-1)
+        worked, bare = (p[tok.convert_tokens_to_ids(d)].item() for d in (a[-1], a[0]))
+        out["asked" if q.startswith(ASK_FOR_WORK) else "unasked"].append(worked / (worked + bare))
+    return out
 
 # %% ../nbs/10_tutorial.ipynb #e6070f6c
 def _pct(m:dict, key:str)->str: return f"{100 * m[key]:.1f}% ± {100 * m[key + '_stderr']:.1f}"

@@ -124,7 +124,7 @@ def test_quantization_flags_fail_before_loading_and_say_what_is_missing(tmp_path
         cfg = parse_config("sft", ["--output_dir", str(tmp_path / "o"), flag, "True"], recipe_path("tiny/sft"))
         with pytest.raises(ValueError, match=f"{flag} needs a CUDA GPU \\(none is visible\\)"):
             load_for_stage(cfg)
-    monkeypatch.setattr(M, "_has_module", lambda name: False)
+    monkeypatch.setattr("transformers.utils.is_bitsandbytes_available", lambda *a: False)
     with pytest.raises(ValueError, match="needs a CUDA GPU .* and bitsandbytes \\(pip install bitsandbytes\\)"):
         M.check_kbit_support(load_in_4bit=True)
 

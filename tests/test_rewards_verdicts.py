@@ -134,11 +134,14 @@ LATEX_BATCH = [(g, a) for g, a in COLLECTED if "\\" in g + a] + [
     ("\\sqrt{8}+\\sqrt{18}", "5\\sqrt{2}"), ("\\frac{x^2-1}{x-1}", "x+1"), ("\\sin^2 x + \\cos^2 x", "1"),
 ]
 SCORE = """
-import json, sys
+import json, sys, time
 from r1_budget.rewards import accuracy_reward, timeout_count
-pairs = json.loads(sys.stdin.read())
-out = accuracy_reward([f"<answer>{a}</answer>" for g, a in pairs], solution=[g for g, a in pairs])
-print(json.dumps({"rewards": out, "timeouts": timeout_count()}))
+pairs, out, slowest = json.loads(sys.stdin.read()), [], 0.0
+for g, a in pairs:
+    start = time.perf_counter()
+    out += accuracy_reward([f"<answer>{a}</answer>"], solution=[g])
+    slowest = max(slowest, time.perf_counter() - start)
+print(json.dumps({"rewards": out, "timeouts": timeout_count(), "slowest_s": slowest}))
 """
 
 
@@ -167,6 +170,8 @@ def test_same_verdicts_idle_and_with_both_cores_saturated():
     assert idle["rewards"] == loaded["rewards"]
     assert idle["timeouts"] == loaded["timeouts"] == 0
     assert sum(idle["rewards"]) > 5
+    # the batch is in the regime that broke the first version: a 50 ms wall-time bound would have cut comparisons
+    assert loaded["slowest_s"] > 0.05 and idle["slowest_s"] > 0.05
 
 
 # ---- reward hacking -----------------------------------------------------------------------------------------------------
