@@ -11,7 +11,7 @@ STAMP := $(VENV)/.r1-budget-installed
 # Tests never reach the Hugging Face Hub: everything they load is built locally or ships in tests/fixtures.
 TEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg TOKENIZERS_PARALLELISM=false
 
-.PHONY: install demo test sync-check nbtest pytest lab readme clean
+.PHONY: install demo test sync-check nbtest pytest lab readme docs clean
 
 install: $(STAMP)
 
@@ -51,5 +51,9 @@ lab: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python tools/render_readme.py
 
+# The chapters as a website in _docs/ (nbdev's processing, then MkDocs; offline). See tools/build_docs.py.
+docs: $(STAMP)
+	$(TEST_ENV) $(BIN)/python tools/build_docs.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis _proc _site_src _docs

@@ -230,7 +230,9 @@ def _add_launch_parser(sub):
     p.add_argument("--image", help="training image URI (default: AWS PyTorch training image)")
     p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE", help="extra stage option, e.g. max_steps=500 (repeatable)")
     p.add_argument("--wait", action="store_true", help="wait for the job and stream its logs")
-    p.add_argument("--dry-run", action="store_true", help="print the CreateTrainingJob request instead of launching")
+    p.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the CreateTrainingJob request and send nothing: no upload, no API call, no credentials")
     p.add_argument("--force", action="store_true", help="launch even above --budget")
     p.set_defaults(run=_run_launch)
 
@@ -245,8 +247,13 @@ def _run_launch(args)->int:
                                  inputs=_key_values(args.input, "--input", "CHANNEL=URI, e.g. train=s3://bucket/data"),
                                  output_s3=args.output_s3, checkpoint_s3=args.checkpoint_s3, image_uri=args.image,
                                  hyperparameters=_key_values(args.hp, "--hp", "KEY=VALUE, e.g. max_steps=500"),
-                                 wait=args.wait, dry_run=args.dry_run, force=args.force)
-    print(json.dumps(result, indent=1, default=str) if args.dry_run else f"launched training job {result}")
+                                 region=args.region, wait=args.wait, dry_run=args.dry_run, force=args.force)
+    if not args.dry_run:
+        print(f"launched training job {result}")
+        return 0
+    print(json.dumps(result, indent=1, default=str))
+    code = next(c for c in result["InputDataConfig"] if c["ChannelName"] == "code")["DataSource"]["S3DataSource"]["S3Uri"]
+    print(f"dry run: nothing was sent; a launch would upload the source to {code}", file=sys.stderr)
     return 0
 
 # %% ../nbs/11_cli.ipynb #0882bcc9

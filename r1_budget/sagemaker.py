@@ -6,14 +6,15 @@
 from __future__ import annotations
 import json, os, re, shutil, tempfile
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['PRICE_SOURCE', 'PRICES_USD_PER_HOUR', 'GPUS_PER_INSTANCE', 'BASE_NAME_MAX', 'ENTRY_SCRIPT', 'DATA_SUFFIXES',
            'DEFAULT_IMAGE', 'instance_gpus', 'estimate_cost', 'LaunchError', 'check_job_request',
-           'project_dependencies', 'stage_source', 'SageMakerEnv', 'hub_login_from_secret', 'launch_training_job',
-           'model_artifacts']
+           'project_dependencies', 'stage_source', 'SageMakerEnv', 'hub_login_from_secret', 'OfflineAWS',
+           'dry_run_session', 'launch_training_job', 'model_artifacts']
 
 # %% ../nbs/09_sagemaker.ipynb #b9aecb8f
 PRICE_SOURCE = ("on-demand SageMaker training rates, us-east-1, as listed on https://aws.amazon.com/sagemaker/pricing/ "
@@ -176,8 +177,49 @@ def hub_login_from_secret(name:str, region:str|None=None):
     except (json.JSONDecodeError, AttributeError): pass
     os.environ["HF_TOKEN"] = value.strip()
 
+# %% ../nbs/09_sagemaker.ipynb #795d39e4
+class OfflineAWS:
+    "Answers, on this machine, the AWS calls the SDK makes while it builds a request; records uploads and refusals."
+    def __init__(self, buckets:list[str]): self.buckets, self.calls, self.uploads, self.refused = list(buckets), [], [], []
+
+    def params(self, params, model, context, **kwargs):
+        "botocore's `before-parameter-build` hook: note the call and its parameters."
+        context["r1_budget_call"] = (f"{model.service_model.service_name}.{model.name}", dict(params))
+        self.calls.append(context["r1_budget_call"][0])
+
+    def answer(self, model, context, **kwargs):
+        "botocore's `before-call` hook: a local answer, so the request is never sent (nor signed)."
+        from botocore.awsrequest import AWSResponse
+        op, params = context["r1_budget_call"]
+        if op == "s3.PutObject":      # the staged source and local inputs: where they would go
+            self.uploads.append(f"s3://{params['Bucket']}/{params['Key']}")
+            return AWSResponse(None, 200, {}, None), {}
+        if op == "s3.ListBuckets":    # the SDK checks that its staging bucket exists
+            now = datetime.now(timezone.utc)
+            return AWSResponse(None, 200, {}, None), {"Buckets": [{"Name": b, "CreationDate": now} for b in self.buckets]}
+        if not op.startswith("iam."): self.refused.append(op)   # iam: role checks the SDK skips with a warning
+        error = {"Code": "AccessDenied" if op.startswith("iam.") else "DryRun", "Message": f"{op} not sent: dry run"}
+        return AWSResponse(None, 403, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+# %% ../nbs/09_sagemaker.ipynb #09594dae
+def dry_run_session(region:str, bucket:str):
+    "A new SageMaker session that sends nothing (placeholder credentials, `OfflineAWS` on every call); returns (session, offline)."
+    import boto3
+    from sagemaker.core.helper.session_helper import Session
+    offline = OfflineAWS([bucket])
+    boto = boto3.Session(aws_access_key_id="dry-run", aws_secret_access_key="dry-run", region_name=region)
+    boto.events.register("before-parameter-build", offline.params)
+    boto.events.register("before-call", offline.answer)
+    return Session(boto_session=boto, default_bucket=bucket), offline
+
 # %% ../nbs/09_sagemaker.ipynb #88546e5e
 DEFAULT_IMAGE = dict(framework="pytorch", version="2.8.0", py_version="py312")  # as grpo-sagemaker-image's base
+
+def _local_region()->str:
+    import boto3
+    region = boto3.Session().region_name   # environment and ~/.aws/config: read here, nothing asked of AWS
+    if not region: raise LaunchError("no AWS region: set AWS_DEFAULT_REGION (or `region` in ~/.aws/config), or pass session=")
+    return region
 
 def _s3_uri(value:str, what:str)->str:
     if not (isinstance(value, str) and value.startswith("s3://") and len(value) > 5):
@@ -199,12 +241,13 @@ def launch_training_job(
     checkpoint_s3:str|None=None, # where checkpoints sync (default: beside the output)
     image_uri:str|None=None, # training image (default: AWS PyTorch training image)
     session=None, # a sagemaker.core.helper.session_helper.Session (default: from your AWS config)
+    region:str|None=None, # AWS region (default: the session's, else your AWS configuration's)
     hyperparameters:dict|None=None, # extra stage options, e.g. {"max_steps": 500}
     environment:dict|None=None, # environment variables of the job (no secrets)
     job_name:str|None=None, # base name (the SDK appends a timestamp)
     volume_gb:int=100, # storage volume per instance
     wait:bool=False, # block until the job ends, streaming its logs
-    dry_run:bool=False, # return the CreateTrainingJob request instead of creating the job
+    dry_run:bool=False, # return the CreateTrainingJob request, sending nothing (needs output_s3, not credentials)
     force:bool=False, # launch even if the worst case exceeds budget_usd
     prices:dict|None=None, # hourly prices, when PRICES_USD_PER_HOUR lacks yours
 ):
@@ -239,9 +282,18 @@ def launch_training_job(
         from sagemaker.train import ModelTrainer
         from sagemaker.train.distributed import Torchrun
     except ImportError as e: raise LaunchError(f"launching needs the SageMaker Python SDK v3 ({e}): pip install 'r1-budget[aws]'") from e
-    if session is None:  # the source and (unless given) checkpoints go to output_s3's bucket, else the SDK's default
+    if dry_run:  # a new session that sends nothing; yours lends only its region
+        if not output_s3: raise LaunchError("a dry run needs output_s3: without it the SDK names its bucket after your "
+                                            "AWS account, which only an AWS call can tell")
+        session, offline = dry_run_session(region or (session.boto_region_name if session else _local_region()),
+                                           output_s3[5:].split("/")[0])
+    elif session is None:  # the source and (unless given) checkpoints go to output_s3's bucket, else the SDK's default
+        import boto3
         from sagemaker.core.helper.session_helper import Session
-        session = Session(default_bucket=output_s3[5:].split("/")[0] if output_s3 else None)
+        session = Session(boto_session=boto3.Session(region_name=region),
+                          default_bucket=output_s3[5:].split("/")[0] if output_s3 else None)
+    elif region and region != session.boto_region_name:
+        raise LaunchError(f"region={region!r} but the session is in {session.boto_region_name!r}: pass one of them")
     if image_uri is None:
         from sagemaker.core import image_uris
         image_uri = image_uris.retrieve(region=session.boto_region_name, instance_type=instance_type, image_scope="training", **DEFAULT_IMAGE)
@@ -262,7 +314,12 @@ def launch_training_job(
         hyperparameters=hps, environment=environment or {})
     channels = [InputData(channel_name=name, data_source=str(src)) for name, src in inputs.items()]
     try:  # the SDK uploads the staged source while it builds the request; the local copy is not needed after
-        if dry_run: return trainer._create_training_job_args(input_data_config=channels, boto3=True)
+        if dry_run:
+            try: request = trainer._create_training_job_args(input_data_config=channels, boto3=True)
+            finally:   # a call it could not answer fails the dry run, whether or not the SDK gave up on it
+                if offline.refused: raise LaunchError(f"the dry run would have called AWS ({', '.join(offline.refused)}); "
+                                                      "nothing was sent. Please report this with your SDK version")
+            return request
         trainer.train(input_data_config=channels, wait=wait, logs=wait)
         return trainer._latest_training_job.training_job_name
     finally: shutil.rmtree(source_dir, ignore_errors=True)

@@ -320,3 +320,71 @@ def test_the_staged_source_is_removed_after_the_launch(aws, monkeypatch, tmp_pat
     _launch(aws, "sft")
     _launch(aws, "sft", dry_run=True)
     assert not list(tmp_path.glob("r1-budget-source-*"))
+
+
+# ---- a dry run sends nothing ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def no_aws(monkeypatch, tmp_path):
+    "No credentials, no AWS configuration, and every network connection refused and recorded."
+    import socket
+    for k in [k for k in os.environ if k.startswith(("AWS_", "SAGEMAKER_"))]: monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    attempts = []
+    def refuse(self, address, *a): attempts.append(address); raise OSError(f"no network in this test ({address})")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    return attempts
+
+
+def test_dry_run_needs_no_credentials_and_sends_nothing(no_aws, capsys, monkeypatch):
+    import r1_budget.sagemaker as sm
+    sessions = []
+    real = sm.dry_run_session
+    monkeypatch.setattr(sm, "dry_run_session", lambda *a: sessions.append(real(*a)) or sessions[-1])
+    req = _dry_launch("grpo", inputs={"sft_model": str(ROOT / "recipes")})   # a local input would be uploaded too
+    offline = sessions[0][1]
+    assert no_aws == [] and offline.refused == []
+    assert set(offline.calls) <= {"s3.ListBuckets", "s3.PutObject", "iam.SimulatePrincipalPolicy", "iam.GetRole"}
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in req["InputDataConfig"]}
+    assert set(channels) == {"sft_model", "code", "sm_drivers"}
+    assert any(u.startswith(channels["code"] + "/r1_budget/") for u in offline.uploads)         # where the source goes
+    assert any(u.startswith(channels["sft_model"] + "/qwen2.5") for u in offline.uploads)       # and the local input
+    assert req["AlgorithmSpecification"]["TrainingImage"].startswith("763104351884.dkr.ecr.eu-central-1.")
+
+
+def _dry_launch(stage, **kw):
+    return launch_training_job(stage, f"qwen2.5-0.5b-instruct/{stage}", role=ROLE, instance_type="ml.g5.2xlarge",
+                               max_runtime_hours=2, budget_usd=10, output_s3=f"s3://{BUCKET}/out", region="eu-central-1",
+                               dry_run=True, **kw)
+
+
+def test_dry_run_refuses_what_it_cannot_answer_offline(no_aws, monkeypatch):
+    with pytest.raises(LaunchError, match="a dry run needs output_s3"):
+        launch_training_job("sft", "tiny/sft", role=ROLE, instance_type="ml.g5.2xlarge", budget_usd=10, region="us-east-1",
+                            dry_run=True)
+    with pytest.raises(LaunchError, match="no AWS region: set AWS_DEFAULT_REGION"):
+        launch_training_job("sft", "tiny/sft", role=ROLE, instance_type="ml.g5.2xlarge", budget_usd=10,
+                            output_s3=f"s3://{BUCKET}/o", dry_run=True)
+    import r1_budget.sagemaker as sm
+    real = sm.OfflineAWS.answer
+    def unexpected(self, model, context, **kw):   # an SDK version that asks something new
+        if context["r1_budget_call"][0] == "s3.ListBuckets": context["r1_budget_call"] = ("sts.GetCallerIdentity", {})
+        return real(self, model, context, **kw)
+    monkeypatch.setattr(sm.OfflineAWS, "answer", unexpected)
+    with pytest.raises(LaunchError, match=r"the dry run would have called AWS \(sts.GetCallerIdentity"):
+        _dry_launch("sft")
+    assert no_aws == []
+
+
+def test_dry_run_request_is_what_a_launch_sends(aws):
+    "The offline request and the one a real launch sends (to moto) agree on everything but the job's name and time."
+    dry = _launch(aws, "grpo", dry_run=True)
+    name = _launch(aws, "grpo")
+    [sent] = aws.creates
+    stamp = lambda v: re.sub(r"-\d{14}", "-STAMP", json.dumps(v, sort_keys=True, default=str))
+    for key in ("AlgorithmSpecification", "HyperParameters", "ResourceConfig", "RoleArn", "StoppingCondition",
+                "OutputDataConfig", "CheckpointConfig", "EnableManagedSpotTraining", "InputDataConfig"):
+        assert stamp(dry.get(key)) == stamp(sent.get(key)), key
+    assert name != dry["TrainingJobName"] and set(dry) == set(sent)
