@@ -1,0 +1,114 @@
+"""Every shipped recipe trains two optimizer steps as shipped, on a Qwen2.5-shaped stand-in and data of its own schema.
+
+The stand-in keeps what matters of Qwen2.5-0.5B-Instruct — the Qwen2 architecture with grouped-query attention and
+tied embeddings, a byte-level BPE tokenizer with the ChatML chat template — at reduced sizes (`build_tiny_model`).
+The data has the shapes of the recipe's Hub dataset: Bespoke-Stratos traces several times longer than `max_length`
+(so SFT truncates them), NuminaMath-TIR problems with LaTeX solutions and tool-use blocks. Every option of the recipe
+applies, except the GPU-only ones where there is no GPU (bf16, vLLM): those overrides are printed. A typo in a recipe,
+or an option TRL removed, fails here.
+"""
+import json
+import random
+
+import pytest
+import torch
+import yaml
+from conftest import ROOT
+
+from r1_budget.config import RECIPES_DIR, parse_config, recipe_path
+from r1_budget.grpo import train_grpo
+from r1_budget.models import build_tiny_model
+from r1_budget.sft import train_sft
+
+pytestmark = pytest.mark.slow
+RECIPES = sorted(str(p.relative_to(RECIPES_DIR).with_suffix("")) for p in RECIPES_DIR.rglob("*.yaml"))
+GPU_ONLY = ("bf16", "use_vllm")   # recipe options that need a GPU, switched off on a CPU (and printed)
+STEPS = 2
+
+
+def test_every_recipe_file_is_covered():
+    assert RECIPES == sorted(str(p.relative_to(ROOT / "recipes").with_suffix("")) for p in (ROOT / "recipes").rglob("*.yaml"))
+    assert len(RECIPES) >= 7 and "qwen2.5-0.5b-instruct/grpo-tuned" in RECIPES
+
+
+def _stratos_row(rng: random.Random, i: int) -> dict:
+    "A Bespoke-Stratos-17k row: ShareGPT conversations, a long <|begin_of_thought|> trace, a boxed solution."
+    a, b = rng.randint(10, 99), rng.randint(10, 99)
+    steps = "\n\n".join(f"Step {k}: let me check the partial product {a} x {k} = {a * k}, and whether the running "
+                        f"total of {a * k + b} still fits the constraint; if not, revisit the previous step."
+                        for k in range(1, 60))   # ~8,000 characters: several times max_length in tokens
+    return {"system": "Your role as an assistant involves thoroughly exploring questions through a systematic long "
+                      "thinking process before providing the final precise and accurate solutions.",
+            "conversations": [
+                {"from": "user", "value": f"Return your final response within \\boxed{{}}. Problem {i}: what is {a} x {b}?"},
+                {"from": "assistant", "value": f"<|begin_of_thought|>\n\n{steps}\n\n<|end_of_thought|>\n\n"
+                                               f"<|begin_of_solution|>\n\nThe product is $\\boxed{{{a * b}}}$.\n\n"
+                                               f"<|end_of_solution|>"}]}
+
+
+def _numina_row(rng: random.Random, i: int) -> dict:
+    "A NuminaMath-TIR row: LaTeX problem, a solution with a python block, its output and a boxed answer."
+    p, q = rng.randint(2, 9), rng.randint(2, 9)
+    problem = f"Problem {i}: find $x$ such that $\\frac{{x}}{{{p}}} + \\sqrt{{{q * q}}} = {q + 1}$."
+    solution = (f"We isolate $x$: $\\frac{{x}}{{{p}}} = {q + 1} - {q} = 1$, so $x = {p}$.\n\n```python\n"
+                f"import sympy as sp\nx = sp.symbols('x')\nprint(sp.solve(x/{p} + sp.sqrt({q * q}) - {q + 1}, x))\n```\n"
+                f"```output\n[{p}]\n```\nThe answer is $\\boxed{{{p}}}$.")
+    return {"problem": problem, "solution": solution,
+            "messages": [{"role": "user", "content": problem}, {"role": "assistant", "content": solution}]}
+
+
+ROWS = {"bespoke_stratos": _stratos_row, "numina_tir": _numina_row}
+
+
+@pytest.fixture(scope="module")
+def stand_in(tmp_path_factory):
+    "A Qwen2.5-shaped model (GQA, tied embeddings, ChatML) whose tokenizer also knows the Hub datasets' text."
+    return build_tiny_model(tmp_path_factory.mktemp("stand-in") / "model", task="all", size="tiny")
+
+
+def _argv(name: str, stand_in, tmp_path) -> list[str]:
+    "The flags a user on this machine would add to the shipped recipe: where the model and data are, and two steps."
+    recipe = yaml.safe_load(recipe_path(name).read_text())
+    argv = ["--output_dir", str(tmp_path / "run"), "--max_steps", str(STEPS), "--save_strategy", "no",
+            "--disable_tqdm", "True", "--logging_steps", "1"]
+    if not str(recipe.get("model_name_or_path", "")).startswith("tiny:"):   # a Hub id or a previous stage's output
+        argv += ["--model_name_or_path", str(stand_in)]
+    if "dataset" in recipe:
+        rng = random.Random(0)
+        path = tmp_path / f"{recipe['schema']}.jsonl"
+        path.write_text("".join(json.dumps(ROWS[recipe["schema"]](rng, i)) + "\n" for i in range(48)))
+        argv += ["--dataset", str(path)]
+    overrides = [] if torch.cuda.is_available() else [k for k in GPU_ONLY if recipe.get(k)]
+    for k in overrides: argv += [f"--{k}", "False"]
+    print(f"{name}: GPU-only options overridden on this CPU: {overrides or 'none'}")
+    return argv
+
+
+def _plain(value):
+    "A configuration value as YAML writes it: enums by value, no reporting as 'none'."
+    value = getattr(value, "value", value)
+    return [] if value in ("none", None) else value
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_recipe_trains_two_steps_as_shipped(name, stand_in, tmp_path, capsys):
+    argv = _argv(name, stand_in, tmp_path)
+    stage = "grpo" if "grpo" in name.split("/")[-1] else "sft"
+    cfg = parse_config(stage, argv, recipe_path(name))
+    shipped = yaml.safe_load(recipe_path(name).read_text())
+    given = {a[2:] for a in argv if a.startswith("--")}
+    parts = [p for p in (cfg.data, cfg.rewards, cfg.run, cfg.model, cfg.training) if p is not None]
+    for key, value in shipped.items():   # every other option reaches the configuration as shipped
+        if key in given: continue
+        [part] = [p for p in parts if hasattr(p, key)][:1] or [None]
+        assert part is not None, f"{name}: option {key!r} reaches no configuration field"
+        assert _plain(getattr(part, key)) == _plain(value), (name, key, getattr(part, key), value)
+    out = (train_sft if stage == "sft" else train_grpo)(argv=argv, recipe=recipe_path(name))
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert state["global_step"] == STEPS, (name, state["global_step"])
+    losses = [e for e in state["log_history"] if "loss" in e]
+    assert len(losses) == STEPS and all(torch.isfinite(torch.tensor(e["loss"])) for e in losses), losses
+    if stage == "sft" and "dataset" in shipped:   # every trace is longer than max_length: each was cut to it, none dropped
+        per_step = cfg.training.per_device_train_batch_size * cfg.training.gradient_accumulation_steps
+        assert losses[-1]["num_tokens"] == STEPS * per_step * cfg.training.max_length, losses[-1]
+    print(capsys.readouterr().out.splitlines()[0])
