@@ -32,6 +32,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'r1_budget.config._flag_keys': ('config.html#_flag_keys', 'r1_budget/config.py'),
                                   'r1_budget.config._has_gpu': ('config.html#_has_gpu', 'r1_budget/config.py'),
                                   'r1_budget.config._looks_local': ('config.html#_looks_local', 'r1_budget/config.py'),
+                                  'r1_budget.config._refuse_sharding_without_gpus': ( 'config.html#_refuse_sharding_without_gpus',
+                                                                                      'r1_budget/config.py'),
                                   'r1_budget.config._rename_flags': ('config.html#_rename_flags', 'r1_budget/config.py'),
                                   'r1_budget.config.from_seed_config': ('config.html#from_seed_config', 'r1_budget/config.py'),
                                   'r1_budget.config.normalize_recipe': ('config.html#normalize_recipe', 'r1_budget/config.py'),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_config.ipynb #d7d8de6b
 from __future__ import annotations
-import dataclasses, difflib, json
+import dataclasses, difflib, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,6 +185,7 @@ def parse_config(stage:str, argv:list[str]|None=None, recipe:str|Path|dict|None=
     _check_keys(merged, valid, "the recipe")
     _check_keys(_flag_keys(argv), valid, "the command line")
     if not _has_gpu():  # TRL would refuse bf16 on a CPU; use_cpu lets torchrun-launched processes join over gloo
+        _refuse_sharding_without_gpus()
         for key in ("bf16", "use_cpu"):
             if key not in merged and f"--{key}" not in argv: merged[key] = key == "use_cpu"
     parser.set_defaults_with_config(**merged)
@@ -194,6 +195,13 @@ def parse_config(stage:str, argv:list[str]|None=None, recipe:str|Path|dict|None=
     cfg = StageConfig(stage, data, rewards, run, training, model, notes)
     validate_config(cfg)
     return cfg
+
+def _refuse_sharding_without_gpus():
+    "accelerate shards (FSDP, DeepSpeed) only across GPUs; on CPUs it would quietly train unsharded copies instead."
+    for flag, var in (("--use_fsdp", "ACCELERATE_USE_FSDP"), ("--use_deepspeed", "ACCELERATE_USE_DEEPSPEED")):
+        if os.environ.get(var, "false").lower() == "true":
+            raise ValueError(f"`accelerate launch {flag}` needs GPUs: on CPUs accelerate ignores it and runs plain data "
+                             f"parallel (DDP) copies of the whole model. Drop {flag} here, or run on a GPU machine")
 
 def _has_gpu()->bool:
     import torch

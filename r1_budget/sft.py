@@ -166,7 +166,8 @@ def _resume_from(cfg:StageConfig)->str|None:
 def train_and_save(trainer, cfg:StageConfig, tokenizer, n_rows:int, metrics, notes:str|None=None)->Path:
     "Train `trainer`, then write the run files and the final model; `metrics(log_history)` fills the model card."
     acc = trainer.accelerator
-    print(f"[rank {acc.process_index}/{acc.num_processes}] {cfg.stage}: {n_rows} problems, output in {cfg.training.output_dir}")
+    how = f" (distributed: {acc.distributed_type.value})" if acc.num_processes > 1 else ""
+    print(f"[rank {acc.process_index}/{acc.num_processes}] {cfg.stage}: {n_rows} problems, output in {cfg.training.output_dir}{how}")
     start = time.time()
     trainer.train(resume_from_checkpoint=_resume_from(cfg))
     out = Path(cfg.training.output_dir)

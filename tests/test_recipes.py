@@ -8,7 +8,7 @@ applies, except the GPU-only ones where there is no GPU (bf16, vLLM): those over
 or an option TRL removed, fails here.
 """
 import json
-import random
+import sys
 
 import pytest
 import torch
@@ -20,6 +20,9 @@ from r1_budget.grpo import train_grpo
 from r1_budget.models import build_tiny_model
 from r1_budget.sft import train_sft
 
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from long_rows import write_rows  # noqa: E402
+
 pytestmark = pytest.mark.slow
 RECIPES = sorted(str(p.relative_to(RECIPES_DIR).with_suffix("")) for p in RECIPES_DIR.rglob("*.yaml"))
 GPU_ONLY = ("bf16", "use_vllm")   # recipe options that need a GPU, switched off on a CPU (and printed)
@@ -29,35 +32,6 @@ STEPS = 2
 def test_every_recipe_file_is_covered():
     assert RECIPES == sorted(str(p.relative_to(ROOT / "recipes").with_suffix("")) for p in (ROOT / "recipes").rglob("*.yaml"))
     assert len(RECIPES) >= 7 and "qwen2.5-0.5b-instruct/grpo-tuned" in RECIPES
-
-
-def _stratos_row(rng: random.Random, i: int) -> dict:
-    "A Bespoke-Stratos-17k row: ShareGPT conversations, a long <|begin_of_thought|> trace, a boxed solution."
-    a, b = rng.randint(10, 99), rng.randint(10, 99)
-    steps = "\n\n".join(f"Step {k}: let me check the partial product {a} x {k} = {a * k}, and whether the running "
-                        f"total of {a * k + b} still fits the constraint; if not, revisit the previous step."
-                        for k in range(1, 60))   # ~8,000 characters: several times max_length in tokens
-    return {"system": "Your role as an assistant involves thoroughly exploring questions through a systematic long "
-                      "thinking process before providing the final precise and accurate solutions.",
-            "conversations": [
-                {"from": "user", "value": f"Return your final response within \\boxed{{}}. Problem {i}: what is {a} x {b}?"},
-                {"from": "assistant", "value": f"<|begin_of_thought|>\n\n{steps}\n\n<|end_of_thought|>\n\n"
-                                               f"<|begin_of_solution|>\n\nThe product is $\\boxed{{{a * b}}}$.\n\n"
-                                               f"<|end_of_solution|>"}]}
-
-
-def _numina_row(rng: random.Random, i: int) -> dict:
-    "A NuminaMath-TIR row: LaTeX problem, a solution with a python block, its output and a boxed answer."
-    p, q = rng.randint(2, 9), rng.randint(2, 9)
-    problem = f"Problem {i}: find $x$ such that $\\frac{{x}}{{{p}}} + \\sqrt{{{q * q}}} = {q + 1}$."
-    solution = (f"We isolate $x$: $\\frac{{x}}{{{p}}} = {q + 1} - {q} = 1$, so $x = {p}$.\n\n```python\n"
-                f"import sympy as sp\nx = sp.symbols('x')\nprint(sp.solve(x/{p} + sp.sqrt({q * q}) - {q + 1}, x))\n```\n"
-                f"```output\n[{p}]\n```\nThe answer is $\\boxed{{{p}}}$.")
-    return {"problem": problem, "solution": solution,
-            "messages": [{"role": "user", "content": problem}, {"role": "assistant", "content": solution}]}
-
-
-ROWS = {"bespoke_stratos": _stratos_row, "numina_tir": _numina_row}
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +48,7 @@ def _argv(name: str, stand_in, tmp_path) -> list[str]:
     if not str(recipe.get("model_name_or_path", "")).startswith("tiny:"):   # a Hub id or a previous stage's output
         argv += ["--model_name_or_path", str(stand_in)]
     if "dataset" in recipe:
-        rng = random.Random(0)
-        path = tmp_path / f"{recipe['schema']}.jsonl"
-        path.write_text("".join(json.dumps(ROWS[recipe["schema"]](rng, i)) + "\n" for i in range(48)))
-        argv += ["--dataset", str(path)]
+        argv += ["--dataset", str(write_rows(recipe["schema"], tmp_path / f"{recipe['schema']}.jsonl"))]
     overrides = [] if torch.cuda.is_available() else [k for k in GPU_ONLY if recipe.get(k)]
     for k in overrides: argv += [f"--{k}", "False"]
     print(f"{name}: GPU-only options overridden on this CPU: {overrides or 'none'}")

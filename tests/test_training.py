@@ -205,6 +205,17 @@ def test_grpo_under_accelerate_launch_with_two_processes(sft_run, tmp_path):
     assert weights(out).keys() == weights(sft_run).keys()     # rank 0 wrote the whole model, once
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on GPUs accelerate does shard")
+@pytest.mark.parametrize("var, flag", [("ACCELERATE_USE_FSDP", "--use_fsdp"), ("ACCELERATE_USE_DEEPSPEED", "--use_deepspeed")])
+def test_sharding_launch_on_cpus_is_refused_not_ignored(var, flag, monkeypatch, tmp_path):
+    "accelerate runs `--use_fsdp` on CPUs as unsharded DDP copies (MULTI_CPU); the stage stops before loading a model."
+    monkeypatch.setenv(var, "true")   # what `accelerate launch --use_fsdp` / `--use_deepspeed` set in every process
+    with pytest.raises(ValueError, match=f"`accelerate launch {flag}` needs GPUs"):
+        parse_config("sft", ["--output_dir", str(tmp_path / "run")], recipe_path("tiny/sft"))
+    monkeypatch.setenv(var, "false")
+    assert parse_config("sft", ["--output_dir", str(tmp_path / "run")], recipe_path("tiny/sft")).stage == "sft"
+
+
 def test_health_callback_warns_once_per_problem_and_stops_on_nan():
     import warnings
     from r1_budget.sft import TrainingHealthCallback
