@@ -15,7 +15,7 @@ import datasets
 __all__ = ['SYSTEM_PROMPT', 'MAX_BOXED_CANDIDATES', 'SCHEMAS', 'make_conversation', 'format_completion', 'completion_text',
            'extract_answer', 'extract_boxed', 'extract_gsm8k_answer', 'extract_last_number', 'is_parseable_answer',
            'RowError', 'Schema', 'detect_schema', 'load_source', 'SkippedRowsWarning', 'prepare_dataset', 'problem_key',
-           'train_test_split', 'filter_by_length']
+           'train_test_split', 'filter_by_length', 'as_plain_text']
 
 # %% ../nbs/01_data.ipynb #eb986c2f
 SYSTEM_PROMPT = (
@@ -412,3 +412,16 @@ def filter_by_length(
         if max_completion_tokens is not None: msg += f" and {n_long_completion} with completions over {max_completion_tokens} tokens"
         print(msg)
     return out
+
+# %% ../nbs/01_data.ipynb #4510db4d
+def _plain_row(row:dict)->dict:
+    msgs = row["prompt"]
+    system = "".join(m["content"] + "\n\n" for m in msgs if m["role"] == "system")
+    turns = "".join(f"{'User' if m['role'] == 'user' else 'Assistant'}: {m['content']}\n" for m in msgs if m["role"] != "system")
+    out = {"prompt": f"{system}{turns}Assistant: "}
+    if "completion" in row: out["completion"] = "".join(m["content"] for m in row["completion"])
+    return out
+
+def as_plain_text(ds):
+    "`ds` with message-list prompts and completions rendered as plain strings (for tokenizers without a chat template)."
+    return ds.map(_plain_row)

@@ -46,7 +46,7 @@ MODES = ("greedy", "sampled", "forced_prefix")
 
 def _prompt_texts(tokenizer, prompts:list, prefix:str)->list[str]:
     if getattr(tokenizer, "chat_template", None) is None:
-        from r1_budget.sft import as_plain_text
+        from r1_budget.data import as_plain_text
         import datasets
         return [p + prefix for p in as_plain_text(datasets.Dataset.from_dict({"prompt": prompts}))["prompt"]]
     return [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) + prefix for p in prompts]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .config import StageConfig, parse_config, stage_dataset
 from .rewards import get_reward_funcs
-from .sft import TrainingHealthCallback, load_for_stage, prepare_for_tokenizer, train_and_save
+from .train import TrainingHealthCallback, load_for_stage, prepare_for_tokenizer, train_and_save
 
 # %% auto #0
 __all__ = ['REWARD_COLUMNS', 'check_reward_columns', 'train_grpo', 'trl_accelerate_config']

@@ -43,6 +43,26 @@ def test_demo_writes_the_run_directory(demo):
 
 
 @pytest.mark.slow
+def test_compare_stages_on_the_demos_models(demo):
+    "The evaluation chapter's real-run checks (flagged slow there, so the pipeline trains once), on the demo's models."
+    import math
+    from r1_budget.config import parse_config, recipe_path, stage_dataset
+    from r1_budget.evaluate import compare_stages
+    out, summary = demo
+    heldout = stage_dataset(parse_config("sft", [], recipe_path("tiny/sft")).data, "heldout")
+    models = {"base": out / "tiny-base-multiply-init", "sft": out / "sft", "grpo": out / "grpo"}
+    table, markdown = compare_stages(models, heldout, max_new_tokens=40, batch_size=64, progress=False)
+    base_, sft_, grpo_ = table.to_dict("records")
+    assert sft_["format_rate"] > 0.9 > base_["format_rate"] and sft_["strict_accuracy"] > base_["strict_accuracy"]
+    assert sft_["format_rate_significant"] and sft_["strict_accuracy_significant"]
+    change = grpo_["strict_accuracy"] - sft_["strict_accuracy"]   # the mark is exactly "beyond two standard errors"
+    assert grpo_["strict_accuracy_significant"] == (abs(change) > 2 * math.hypot(grpo_["strict_accuracy_stderr"],
+                                                                                   sft_["strict_accuracy_stderr"]))
+    assert grpo_["strict_accuracy"] > sft_["strict_accuracy"] and grpo_["mean_completion_tokens"] > sft_["mean_completion_tokens"]
+    assert len(heldout) == 200 and markdown.count("| 200 |") == 3
+
+
+@pytest.mark.slow
 def test_summary_structure_and_learning_direction(demo):
     out, summary = demo
     assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))

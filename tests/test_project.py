@@ -132,3 +132,33 @@ def test_readme_headline_is_a_five_seed_sweep_then_one_of_its_runs():
     for png in ("demo-seeds.png", "demo-comparison.png"):
         assert f"](assets/{png})" in text and 0 < (ROOT / "assets" / png).stat().st_size < 100_000
     assert "make demo" in text
+
+
+def _imports(path):
+    "The r1_budget modules a module imports (anywhere in it), and the private names it takes from them."
+    import ast
+    modules, private = set(), []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            name = node.module or ""
+            target = name.split(".")[0] if node.level == 1 else name.split(".")[1] if name.startswith("r1_budget.") else None
+            if target:
+                modules.add(target)
+                private += [f"{target}.{a.name}" for a in node.names if a.name.startswith("_")]
+        elif isinstance(node, ast.Import):
+            modules.update(a.name.split(".")[1] for a in node.names if a.name.startswith("r1_budget."))
+    return modules - {path.stem}, private
+
+
+def test_imports_follow_the_layer_map_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Layers", 1)[1].split("```", 2)[1]
+    layers = [[m.strip() for m in line[:20].split(",")] for line in block.strip().splitlines()][::-1]   # lowest first
+    level = {m: i for i, mods in enumerate(layers) for m in mods}
+    package = {p.stem: p for p in (ROOT / "r1_budget").glob("*.py") if not p.name.startswith("_")}
+    assert set(level) == set(package), f"the map and the package disagree: {set(level) ^ set(package)}"
+    for name, path in package.items():
+        modules, private = _imports(path)
+        upward = sorted(m for m in modules if level[m] >= level[name])
+        assert not upward, f"r1_budget.{name} imports {upward}, which are not below it in the README's layer map"
+        assert not private, f"r1_budget.{name} imports private names {private}"

@@ -218,7 +218,7 @@ def test_sharding_launch_on_cpus_is_refused_not_ignored(var, flag, monkeypatch, 
 
 def test_health_callback_warns_once_per_problem_and_stops_on_nan():
     import warnings
-    from r1_budget.sft import TrainingHealthCallback
+    from r1_budget.train import TrainingHealthCallback
 
     class State: global_step = 3
 
@@ -273,7 +273,7 @@ class _Trainer:
 
 def test_final_model_is_saved_through_the_trainer_on_every_rank(tmp_path):
     from r1_budget.models import build_tiny_model, load_model_and_tokenizer
-    from r1_budget.sft import save_final_model
+    from r1_budget.train import save_final_model
     model, tok = load_model_and_tokenizer(build_tiny_model(tmp_path / "init", size="tiny"))
     worker = _Trainer(main=False, model=model)
     assert save_final_model(worker, tok, tmp_path / "run") is None          # rank 1: joins the gather, writes nothing
