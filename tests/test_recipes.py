@@ -62,7 +62,7 @@ def _plain(value):
 
 
 @pytest.mark.parametrize("name", RECIPES)
-def test_recipe_trains_two_steps_as_shipped(name, stand_in, tmp_path, capsys):
+def test_recipe_trains_two_steps_as_shipped(name, stand_in, tmp_path):
     argv = _argv(name, stand_in, tmp_path)
     stage = "grpo" if "grpo" in name.split("/")[-1] else "sft"
     cfg = parse_config(stage, argv, recipe_path(name))
@@ -82,4 +82,3 @@ def test_recipe_trains_two_steps_as_shipped(name, stand_in, tmp_path, capsys):
     if stage == "sft" and "dataset" in shipped:   # every trace is longer than max_length: each was cut to it, none dropped
         per_step = cfg.training.per_device_train_batch_size * cfg.training.gradient_accumulation_steps
         assert losses[-1]["num_tokens"] == STEPS * per_step * cfg.training.max_length, losses[-1]
-    print(capsys.readouterr().out.splitlines()[0])
