@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from r1_budget import models as M
-from r1_budget.models import (SPECIAL_TOKENS, TAG_TOKENS, build_tiny_model, find_checkpoint, load_model_and_tokenizer,
-                              lora_config, merge_and_save, push_to_hub, safe_extract, save_checkpoint)
+from r1_budget.data import TAGS
+from r1_budget.models import (SPECIAL_TOKENS, build_tiny_model, find_checkpoint, load_model_and_tokenizer,
+                              merge_and_save, push_to_hub, safe_extract, save_checkpoint)
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,7 @@ def test_loads_through_the_auto_classes_like_a_hub_checkpoint(tiny):
 def test_tags_and_markers_are_single_tokens_and_tags_survive_decoding(tiny):
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(tiny)
-    for t in SPECIAL_TOKENS + TAG_TOKENS:
+    for t in SPECIAL_TOKENS + TAGS:
         assert len(tok(t, add_special_tokens=False)["input_ids"]) == 1, t
         assert len(tok(f"x{t}y", add_special_tokens=False)["input_ids"]) == 3, t
     text = "<think>\nStep 1: 40*6=240\n</think>\n<answer>\n282\n</answer>"
@@ -200,19 +201,12 @@ def test_build_bad_arguments(tmp_path, kwargs, message):
 
 # ---- LoRA ----------------------------------------------------------------------------------------------------------------
 
-def test_lora_config_defaults_and_all_linear():
-    c = lora_config()
-    assert (c.r, c.lora_alpha, c.lora_dropout, set(c.target_modules)) == (8, 16, 0.05, {"q_proj", "v_proj"})
-    assert lora_config(target_modules="all-linear").target_modules == "all-linear"
-    with pytest.raises(ValueError, match="LoRA needs r >= 1"):
-        lora_config(r=0)
-
-
 def test_merged_model_gives_the_adapter_models_logits(tiny, tmp_path):
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
     model, tok = load_model_and_tokenizer(tiny, dtype=torch.float32)
-    peft_model = get_peft_model(model, lora_config(target_modules="all-linear"))
+    from peft import LoraConfig
+    peft_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM"))
     torch.manual_seed(1)
     with torch.no_grad():                     # a trained-looking adapter (fresh LoRA B matrices are zero)
         for name, p in peft_model.named_parameters():

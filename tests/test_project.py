@@ -162,3 +162,22 @@ def test_imports_follow_the_layer_map_in_the_readme():
         upward = sorted(m for m in modules if level[m] >= level[name])
         assert not upward, f"r1_budget.{name} imports {upward}, which are not below it in the README's layer map"
         assert not private, f"r1_budget.{name} imports private names {private}"
+
+
+def test_package_lines_fit_in_120_characters():
+    # nbdev writes `__all__` wrapped at 120 characters *after* its `__all__ = ` prefix, and `_modidx.py` whole
+    long = [f"{p.name}:{i}: {len(line)} characters" for p in sorted((ROOT / "r1_budget").glob("*.py"))
+            if p.name != "_modidx.py"
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if len(line) > 120 and not line.startswith("__all__ = [")]
+    assert not long, "lines over 120 characters (wrap them in the notebooks: python tools/wrap_lines.py nbs/*.ipynb):\n" + "\n".join(long)
+
+
+def test_wrap_lines_changes_no_program():
+    import wrap_lines
+    src = ('def f(a, b):\n    return g(a, "' + "word " * 30 + '", b, ' + ", ".join(f"x{i}" for i in range(30)) + ")  # why\n")
+    new, left = wrap_lines.wrap_source(src)
+    assert not left and all(len(line) <= 120 for line in new.splitlines())
+    assert wrap_lines._same(src, new) and new != src
+    signature = "def f(\n    a:int, # " + "an explanation " * 8 + "\n): pass\n"
+    assert wrap_lines.wrap_source(signature)[0] == signature   # a docments comment stays on its parameter's line

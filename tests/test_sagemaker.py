@@ -182,7 +182,7 @@ def test_cli_launch_dry_run_prints_cost_then_request(aws, capsys, monkeypatch):
                        "--budget", "5", "--output-s3", f"s3://{BUCKET}/o", "--hp", "max_steps=50", "--dry-run"])
     out = capsys.readouterr().out
     assert status == 0 and out.startswith("cost: expected $0.42, worst case $1.41")
-    req = json.loads(out.split("\n", 1)[1])
+    req = json.loads(out.split("\n", 2)[2])   # after the cost and prices lines
     assert req["HyperParameters"] == {"stage": "sft", "recipe": "tiny/sft", "max_steps": "50"}
     assert "CreateTrainingJob" not in aws.calls
 
