@@ -10,7 +10,7 @@ from pathlib import Path
 import r1_budget
 
 # %% auto #0
-__all__ = ['TASKS', 'DEMO_TASKS', 'MODES', 'BACKENDS', 'STAGES', 'run_stage', 'container_main', 'build_parser', 'main']
+__all__ = ['STAGES', 'run_stage', 'container_main', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #084250e0
 def _key_values(items:list[str], option:str, example:str)->dict:
@@ -34,8 +34,8 @@ class _Registry:
     def __contains__(self, name): return name in self._names()
     def __repr__(self): return f"{self.module}.{self.name}"
 
-TASKS, DEMO_TASKS = _Registry("r1_budget.tasks", "SYNTHETIC_TASKS"), _Registry("r1_budget.pipeline", "DEMO_RECIPES")
-MODES, BACKENDS = _Registry("r1_budget.evaluate", "MODES"), _Registry("r1_budget.evaluate", "BACKENDS")
+_TASKS, _DEMO_TASKS = _Registry("r1_budget.tasks", "SYNTHETIC_TASKS"), _Registry("r1_budget.pipeline", "DEMO_RECIPES")
+_MODES, _BACKENDS = _Registry("r1_budget.evaluate", "MODES"), _Registry("r1_budget.evaluate", "BACKENDS")
 
 # %% ../nbs/11_cli.ipynb #ce829dd5
 def _add_data_parser(sub):
@@ -52,7 +52,7 @@ def _add_data_parser(sub):
                    help="read a renamed column, e.g. --field answer_field=response (repeatable)")
     p.add_argument("--lenient", action="store_true", help="skip rows that cannot be converted (and report them)")
     p.add_argument("--no-system-prompt", action="store_true", help="leave the R1 system prompt out of the prompts")
-    p.add_argument("--synthetic_task", "--task", dest="task", choices=TASKS,
+    p.add_argument("--synthetic_task", "--task", dest="task", choices=_TASKS,
                    help="generate a synthetic task instead of loading SOURCE")
     p.add_argument("--synthetic_n", "--n", dest="n", type=int, default=1000, help="number of synthetic problems")
     p.add_argument("--synthetic_seed", "--seed", dest="seed", type=int, default=0,
@@ -99,8 +99,8 @@ STAGES = {"sft": "supervised fine-tuning on R1-formatted completions (TRL SFTTra
 def _stage_help(stage:str)->str:
     from trl import TrlParser
     from r1_budget.config import stage_dataclasses
-    head = (f"usage: r1-budget {stage} [--recipe NAME | --config RECIPE.yaml] [--OPTION VALUE "
-            f"...]\n\n{STAGES[stage]}.\n"
+    head = (f"usage: r1-budget {stage} [--recipe NAME | --config RECIPE.yaml] [--OPTION VALUE ...]"
+            f"\n\n{STAGES[stage]}.\n"
             "Options override the recipe; the seed's flags (--use_lora, --training_args JSON, --grpo_config JSON, "
             "--reward_weights JSON, --config_json JSON, ...) are accepted.\n\n")
     return head + TrlParser(stage_dataclasses(stage), prog=f"r1-budget {stage}").format_help()
@@ -141,7 +141,7 @@ def _add_eval_parser(sub):
     p.add_argument("--model", required=True, help="Hub id, checkpoint folder, or a training run's output_dir")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", help="Hub id or local file of problems")
-    src.add_argument("--synthetic_task", "--task", dest="task", choices=TASKS, help="a synthetic task")
+    src.add_argument("--synthetic_task", "--task", dest="task", choices=_TASKS, help="a synthetic task")
     src.add_argument("--recipe", help="use the held-out problems of this recipe (e.g. tiny/sft)")
     p.add_argument("--schema", default="auto", help="schema of --dataset")
     p.add_argument("--split", default=None,
@@ -152,12 +152,12 @@ def _add_eval_parser(sub):
                    help="difficulty of --task problems")
     p.add_argument("--no-system-prompt", action="store_true", help="leave the R1 system prompt out")
     p.add_argument("--n", type=int, default=200, help="number of problems (default 200)")
-    p.add_argument("--mode", default="greedy", choices=MODES)
+    p.add_argument("--mode", default="greedy", choices=_MODES)
     p.add_argument("--k", type=int, default=1, help="samples per problem in sampled mode (pass@k)")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--backend", default="transformers", choices=BACKENDS,
+    p.add_argument("--backend", default="transformers", choices=_BACKENDS,
                    help="generation backend; vllm needs vLLM and a GPU")
     p.add_argument("--out", required=True, help="folder for metrics.json and samples.jsonl")
     p.set_defaults(run=_run_eval)
@@ -204,10 +204,9 @@ def _run_plot(args)->int:
 def _add_demo_parser(sub):
     p = sub.add_parser("demo", help="the whole pipeline on the embedded tiny model (a few minutes on a CPU)",
                        description="Synthetic task -> tiny model -> baseline eval -> SFT -> eval -> GRPO -> eval -> "
-                                   "plots -> "
-                                   "report.md and summary.json in --out. Nothing is downloaded.")
+                                   "plots -> report.md and summary.json in --out. Nothing is downloaded.")
     p.add_argument("--out", default="runs/demo", help="run directory (must not exist yet; default runs/demo)")
-    p.add_argument("--task", default="multiply", choices=DEMO_TASKS, help="synthetic task (default multiply)")
+    p.add_argument("--task", default="multiply", choices=_DEMO_TASKS, help="synthetic task (default multiply)")
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=int, default=0, help="training seed of both stages (the problems stay the same)")
     seeds.add_argument("--seeds", default=None, metavar="SEEDS",
@@ -239,9 +238,8 @@ def _run_demo(args)->int:
 def _add_launch_parser(sub):
     p = sub.add_parser("launch", help="launch an SFT or GRPO training job on SageMaker, within a budget",
                        description="Build and launch a SageMaker training job (SDK v3 ModelTrainer) for a stage and "
-                                   "recipe. "
-                                   "The cost is estimated first; launches whose worst case exceeds --budget are "
-                                   "refused.")
+                                   "recipe. The cost is estimated first; launches whose worst case exceeds --budget "
+                                   "are refused.")
     p.add_argument("stage", choices=list(STAGES))
     p.add_argument("--recipe", required=True, help="shipped recipe name or YAML file")
     p.add_argument("--role", required=True, help="execution role ARN")
