@@ -35,10 +35,10 @@ test: $(STAMP) sync-check nbtest pytest
 sync-check: $(STAMP)
 	@bash tools/check_sync.sh $(BIN)
 
-# The tutorial is left to tests/test_pipeline.py, which runs it in a real Jupyter kernel (a stricter check): running
+# The pipeline chapter is left to tests/test_pipeline.py, which runs it in a real Jupyter kernel (a stricter check): running
 # its training twice would push the test run past 20 minutes on 2 cores.
 nbtest: $(STAMP)
-	$(TEST_ENV) $(BIN)/nbdev-test --n-workers 2 --skip-file-re '^10_tutorial'
+	$(TEST_ENV) $(BIN)/nbdev-test --n-workers 2 --skip-file-re '^10_pipeline'
 
 pytest: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest

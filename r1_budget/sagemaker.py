@@ -188,8 +188,15 @@ def hub_login_from_secret(name:str, region:str|None=None):
     "Read a Hugging Face token from AWS Secrets Manager secret `name` into this process's HF_TOKEN."
     import boto3
     value = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=name)["SecretString"]
-    try: value = json.loads(value).get("HF_TOKEN", value)
-    except (json.JSONDecodeError, AttributeError): pass
+    try: value = json.loads(value)
+    except json.JSONDecodeError: pass   # the token itself, as plain text
+    if isinstance(value, dict):
+        if "HF_TOKEN" not in value: raise ValueError(f"secret '{name}' is a JSON object without an HF_TOKEN key (keys: "
+                                                     f"{sorted(value)}); store the token, or {{\"HF_TOKEN\": "
+                                                     f"\"hf_...\"}}")
+        value = value["HF_TOKEN"]
+    if not isinstance(value, str) or not value.strip(): raise ValueError(f"secret '{name}' holds no token; store the "
+                                                                         "token, or {\"HF_TOKEN\": \"hf_...\"}")
     os.environ["HF_TOKEN"] = value.strip()
 
 # %% ../nbs/09_sagemaker.ipynb #795d39e4

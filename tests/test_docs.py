@@ -119,7 +119,7 @@ def test_site_in_a_browser(site):
             headings = {h.strip().rstrip("¶").strip() for h in page.eval_on_selector_all(
                 "article h2, article h3, article h4", "els => els.map(e => e.innerText)")}
             assert set(_exports(stem)) <= headings, (stem, set(_exports(stem)) - headings)
-            if stem == "10_tutorial":
+            if stem == "10_pipeline":
                 SCREENSHOT.parent.mkdir(exist_ok=True)
                 page.screenshot(path=str(SCREENSHOT), full_page=False)
         page.goto(site, wait_until="load")

@@ -206,11 +206,11 @@ def test_unknown_demo_task_fails_before_anything_is_written(tmp_path):
 
 
 @pytest.mark.slow
-def test_tutorial_notebook_runs_in_a_real_kernel(tmp_path):
+def test_pipeline_notebook_runs_in_a_real_kernel(tmp_path):
     "JupyterLab's way: a real kernel runs the tutorial top to bottom (nbdev-test uses a plain IPython shell)."
     import nbformat
     from nbclient import NotebookClient
-    nb = nbformat.read(ROOT / "nbs" / "10_tutorial.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "nbs" / "10_pipeline.ipynb", as_version=4)
     saved = {k: os.environ.get(k) for k in ("IN_TEST", "MPLBACKEND")}
     os.environ["IN_TEST"] = "1"            # the kernel inherits it: the tutorial's shorter schedule
     os.environ.pop("MPLBACKEND", None)     # and draws inline, as in JupyterLab (the tests' Agg would draw nothing)

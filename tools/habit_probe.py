@@ -1,7 +1,7 @@
 """How firmly an SFT model holds its habit: on the tiny recipe's held-out problems, the probability that it starts the
 worked trace rather than the bare answer right after `<think>` (`r1_budget.pipeline.habit_probabilities`), split by
 whether the prompt asks for the work. Probabilities near 0.5 mean greedy decoding picks the habit by rounding noise, and
-another CPU may pick the other one (see the tutorial chapter).
+another CPU may pick the other one (see the pipeline chapter).
 
     .venv/bin/python tools/habit_probe.py RUN_DIR        # an SFT run's output_dir, e.g. runs/demo/sft
 """
