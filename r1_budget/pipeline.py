@@ -258,6 +258,7 @@ def prepare_run_dir(out:str|Path, overwrite:bool=False)->Path:
     out.mkdir(parents=True, exist_ok=True)
     return out
 
+# %% ../nbs/10_pipeline.ipynb #9e7004b8
 class _Progress:
     "Progress lines stamped with the seconds since the demo started; silent unless `on`."
     def __init__(self, on:bool): self.on, self.start = on, time.time()

@@ -13,8 +13,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['PRICE_SOURCE', 'PRICES_USD_PER_HOUR', 'GPUS_PER_INSTANCE', 'BASE_NAME_MAX', 'ENTRY_SCRIPT', 'DEFAULT_IMAGE',
            'instance_gpus', 'estimate_cost', 'LaunchError', 'check_job_request', 'project_dependencies', 'stage_source',
-           'SageMakerEnv', 'hub_login_from_secret', 'OfflineAWS', 'dry_run_session', 'launch_training_job',
-           'model_artifacts']
+           'SageMakerEnv', 'hub_login_from_secret', 'OfflineAWS', 'dry_run_session', 'LaunchPlan', 'plan_launch',
+           'launch_training_job', 'model_artifacts']
 
 # %% ../nbs/09_sagemaker.ipynb #b9aecb8f
 PRICE_SOURCE = ("on-demand SageMaker training rates, us-east-1, as listed on https://aws.amazon.com/sagemaker/pricing/ "
@@ -251,6 +251,72 @@ def _s3_uri(value:str, what:str)->str:
         raise LaunchError(f"{what} must be an s3:// URI, got {value!r}")
     return value.rstrip("/")
 
+# %% ../nbs/09_sagemaker.ipynb #85b097d6
+@dataclass
+class LaunchPlan:
+    "A launch as decided before anything is sent: checked inputs, its cost, hyperparameters and job name."
+    stage:str # "sft" or "grpo"
+    recipe_file:Path # the recipe's resolved path
+    shipped:bool # a recipe of the package (named in the job), else yours (it travels with the source)
+    inputs:dict # channel -> S3 URI or local path
+    cost:dict # `estimate_cost`'s answer
+    hyperparameters:dict # what the container entry reads: stage, recipe, overrides
+    base_name:str # the job's base name (the SDK appends a timestamp)
+    output_s3:str|None
+    checkpoint_s3:str|None
+    runtime_seconds:int # SageMaker's stopping condition
+    gpus:int # per instance; more than one GPU or instance runs under torchrun
+
+# %% ../nbs/09_sagemaker.ipynb #1b31696b
+def plan_launch(
+    stage:str, # "sft" or "grpo"
+    recipe:str, # a shipped recipe name (e.g. "qwen2.5-0.5b-instruct/grpo") or a YAML path
+    *,
+    role:str, # the execution role's ARN
+    instance_type:str, # e.g. "ml.g5.2xlarge"
+    instance_count:int=1,
+    spot:bool=True, # managed spot training (checkpointed, resumable)
+    max_runtime_hours:float=4.0, # SageMaker stops the job after this long: the cost ceiling
+    budget_usd:float=100.0, # refuse launches whose worst case costs more (unless force)
+    inputs:dict|None=None, # channel -> S3 URI or local path: "train" (data), "sft_model" (GRPO's start)
+    output_s3:str|None=None, # where model.tar.gz goes
+    checkpoint_s3:str|None=None, # where checkpoints sync
+    hyperparameters:dict|None=None, # extra stage options, e.g. {"max_steps": 500}
+    environment:dict|None=None, # environment variables of the job (no secrets)
+    job_name:str|None=None, # base name (the SDK appends a timestamp)
+    force:bool=False, # plan even if the worst case exceeds budget_usd
+    prices:dict|None=None, # hourly prices, when PRICES_USD_PER_HOUR lacks yours
+)->LaunchPlan:
+    "Check a launch and decide its cost, hyperparameters and name: no AWS call, nothing written."
+    from r1_budget.config import RECIPES_DIR, recipe_path
+    if stage not in ("sft", "grpo"): raise LaunchError(f"stage must be 'sft' or 'grpo', got {stage!r}")
+    recipe_file = recipe_path(recipe).resolve()
+    shipped = recipe_file.is_relative_to(RECIPES_DIR.resolve())
+    inputs = dict(inputs or {})
+    unknown = set(inputs) - {"train", "sft_model"}
+    if unknown: raise LaunchError(f"unknown input channel(s) {sorted(unknown)}; valid: train, sft_model")
+    if stage == "grpo" and "sft_model" not in inputs:
+        raise LaunchError("GRPO starts from the SFT model: pass inputs={'sft_model': 's3://.../output/model.tar.gz'} "
+                          "(the SFT job's model artifacts) or a local model folder")
+    try: cost = estimate_cost(instance_type, instance_count, max_runtime_hours, spot, prices=prices)
+    except ValueError as e: raise LaunchError(str(e)) from None
+    if cost["worst_case_usd"] > budget_usd and not force:
+        raise LaunchError(f"worst case ${cost['worst_case_usd']:.2f} ({instance_count} x {instance_type} for "
+                          f"{max_runtime_hours} h at ${cost['hourly_usd']}/h) exceeds budget_usd={budget_usd}; lower "
+                          "max_runtime_hours, pick a cheaper instance, raise the budget, or pass force=True")
+    # a shipped recipe is named; a recipe file of your own travels with the source, beside the entry script
+    name = str(recipe_file.relative_to(RECIPES_DIR.resolve()).with_suffix("")) if shipped else recipe_file.name
+    hps = {"stage": stage, "recipe": name, **(hyperparameters or {})}
+    slug = re.sub(r'[^a-zA-Z0-9]+', '-', name if shipped else Path(name).stem)
+    base_name = job_name or f"r1-budget-{stage}-{slug}"[:BASE_NAME_MAX].strip("-")
+    check_job_request(base_name, hps, environment, role)
+    if output_s3: output_s3 = _s3_uri(output_s3, "output_s3")
+    if checkpoint_s3: checkpoint_s3 = _s3_uri(checkpoint_s3, "checkpoint_s3")
+    gpus = instance_gpus(instance_type) if instance_type in (prices or PRICES_USD_PER_HOUR) else 1
+    return LaunchPlan(stage, recipe_file, shipped, inputs, cost, hps, base_name, output_s3, checkpoint_s3,
+                      int(max_runtime_hours * 3600), gpus)
+
+# %% ../nbs/09_sagemaker.ipynb #7ba9c298
 def launch_training_job(
     stage:str, # "sft" or "grpo"
     recipe:str, # a shipped recipe name (e.g. "qwen2.5-0.5b-instruct/grpo") or a YAML path
@@ -277,33 +343,10 @@ def launch_training_job(
     prices:dict|None=None, # hourly prices, when PRICES_USD_PER_HOUR lacks yours
 ):
     "Launch (or with `dry_run`, build) a SageMaker job for `stage` with `recipe`; returns the job name or the request."
-    from r1_budget.config import RECIPES_DIR, recipe_path
-    if stage not in ("sft", "grpo"): raise LaunchError(f"stage must be 'sft' or 'grpo', got {stage!r}")
-    recipe_file = recipe_path(recipe).resolve()
-    shipped = recipe_file.is_relative_to(RECIPES_DIR.resolve())
-    inputs = dict(inputs or {})
-    unknown = set(inputs) - {"train", "sft_model"}
-    if unknown: raise LaunchError(f"unknown input channel(s) {sorted(unknown)}; valid: train, sft_model")
-    if stage == "grpo" and "sft_model" not in inputs:
-        raise LaunchError("GRPO starts from the SFT model: pass inputs={'sft_model': 's3://.../output/model.tar.gz'} "
-                          "(the SFT job's model artifacts) or a local model folder")
-    try: cost = estimate_cost(instance_type, instance_count, max_runtime_hours, spot, prices=prices)
-    except ValueError as e: raise LaunchError(str(e)) from None
-    if cost["worst_case_usd"] > budget_usd and not force:
-        raise LaunchError(f"worst case ${cost['worst_case_usd']:.2f} ({instance_count} x {instance_type} for "
-                          f"{max_runtime_hours} h "
-                          f"at ${cost['hourly_usd']}/h) exceeds budget_usd={budget_usd}; lower max_runtime_hours, pick "
-                          "a "
-                          "cheaper instance, raise the budget, or pass force=True")
-    # a shipped recipe is named; a recipe file of your own travels with the source, beside the entry script
-    name = str(recipe_file.relative_to(RECIPES_DIR.resolve()).with_suffix("")) if shipped else recipe_file.name
-    hps = {"stage": stage, "recipe": name, **(hyperparameters or {})}
-    slug = re.sub(r'[^a-zA-Z0-9]+', '-', name if shipped else Path(name).stem)
-    base_name = job_name or f"r1-budget-{stage}-{slug}"[:BASE_NAME_MAX].strip("-")
-    check_job_request(base_name, hps, environment, role)
-    if output_s3: output_s3 = _s3_uri(output_s3, "output_s3")
-    if checkpoint_s3: checkpoint_s3 = _s3_uri(checkpoint_s3, "checkpoint_s3")
-
+    plan = plan_launch(stage, recipe, role=role, instance_type=instance_type, instance_count=instance_count, spot=spot,
+                       max_runtime_hours=max_runtime_hours, budget_usd=budget_usd, inputs=inputs, output_s3=output_s3,
+                       checkpoint_s3=checkpoint_s3, hyperparameters=hyperparameters, environment=environment,
+                       job_name=job_name, force=force, prices=prices)
     try:
         from sagemaker.core.training.configs import (CheckpointConfig, Compute, InputData, OutputDataConfig, SourceCode,
                                                      StoppingCondition)
@@ -311,6 +354,7 @@ def launch_training_job(
         from sagemaker.train.distributed import Torchrun
     except ImportError as e: raise LaunchError(f"launching needs the SageMaker Python SDK v3 ({e}): pip install "
                                                "'r1-budget[aws]'") from e
+    output_s3 = plan.output_s3
     if dry_run:  # a new session that sends nothing; yours lends only its region
         if not output_s3: raise LaunchError("a dry run needs output_s3: without it the SDK names its bucket after your "
                                             "AWS account, which only an AWS call can tell")
@@ -329,21 +373,20 @@ def launch_training_job(
                                         image_scope="training", **DEFAULT_IMAGE)
     source_dir = Path(tempfile.mkdtemp(prefix="r1-budget-source-"))
     stage_source(source_dir)
-    if not shipped: shutil.copy2(recipe_file, source_dir / recipe_file.name)
-    runtime = int(max_runtime_hours * 3600)
-    gpus = instance_gpus(instance_type) if instance_type in (prices or PRICES_USD_PER_HOUR) else 1
+    if not plan.shipped: shutil.copy2(plan.recipe_file, source_dir / plan.recipe_file.name)
+    runtime = plan.runtime_seconds
     trainer = ModelTrainer(
-        sagemaker_session=session, role=role, base_job_name=base_name, training_image=image_uri,
+        sagemaker_session=session, role=role, base_job_name=plan.base_name, training_image=image_uri,
         source_code=SourceCode(source_dir=str(source_dir), requirements="requirements.txt", entry_script="sm_entry.py"),
         compute=Compute(instance_type=instance_type, instance_count=instance_count, volume_size_in_gb=volume_gb,
                         enable_managed_spot_training=spot),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=runtime,
                                              **({"max_wait_time_in_seconds": 2 * runtime} if spot else {})),
-        checkpoint_config=CheckpointConfig(s3_uri=checkpoint_s3, local_path="/opt/ml/checkpoints"),
+        checkpoint_config=CheckpointConfig(s3_uri=plan.checkpoint_s3, local_path="/opt/ml/checkpoints"),
         output_data_config=OutputDataConfig(s3_output_path=output_s3) if output_s3 else None,
-        distributed=Torchrun() if gpus > 1 or instance_count > 1 else None,
-        hyperparameters=hps, environment=environment or {})
-    channels = [InputData(channel_name=name, data_source=str(src)) for name, src in inputs.items()]
+        distributed=Torchrun() if plan.gpus > 1 or instance_count > 1 else None,
+        hyperparameters=plan.hyperparameters, environment=environment or {})
+    channels = [InputData(channel_name=name, data_source=str(src)) for name, src in plan.inputs.items()]
     try:  # the SDK uploads the staged source while it builds the request; the local copy is not needed after
         if dry_run:
             try: request = trainer._create_training_job_args(input_data_config=channels, boto3=True)
