@@ -15,8 +15,8 @@ from .tasks import check_countdown
 
 # %% auto #0
 __all__ = ['MODES', 'BACKENDS', 'TABLE_METRICS', 'score_completion', 'binomial_stderr', 'pass_at_k', 'generate_completions',
-           'vllm_available', 'generate_with_vllm', 'evaluate', 'comparison_table', 'comparison_markdown',
-           'compare_stages']
+           'vllm_available', 'generate_with_vllm', 'score_samples', 'summarize_samples', 'evaluate', 'comparison_table',
+           'comparison_markdown', 'compare_stages']
 
 # %% ../nbs/07_evaluate.ipynb #83f0d5bc
 def score_completion(completion:str, row:dict)->dict:
@@ -110,6 +110,56 @@ def _summary(rows:list[dict], key:str)->tuple[float, float]:
     p = sum(r[key] for r in rows) / len(rows)
     return p, binomial_stderr(p, len(rows))
 
+def _mean_stderr(xs:list[float])->tuple[float, float]:
+    m = sum(xs) / len(xs)
+    return m, math.sqrt(sum((x - m) ** 2 for x in xs) / max(len(xs) - 1, 1) / len(xs))
+
+def score_samples(rows:list[dict], generations:list[list[dict]])->list[dict]:
+    "One record per generated sample: its problem, completion, token count, truncation and scores."
+    return [dict(index=i, sample=s, prompt=row["prompt"], gold=row["solution"], completion=g["text"],
+                 tokens=g["tokens"],
+                 truncated=g["truncated"], **score_completion(g["text"], row))
+            for i, (row, outs) in enumerate(zip(rows, generations)) for s, g in enumerate(outs)]
+
+# %% ../nbs/07_evaluate.ipynb #b97405ee
+def summarize_samples(samples:list[dict], n:int, mode:str="greedy", k:int=1, max_new_tokens:int|None=None)->dict:
+    "The metrics of `n` problems' scored samples: rates with standard errors, mean length, pass@k when sampled."
+    metrics = dict(mode=mode, n=n, samples=len(samples), max_new_tokens=max_new_tokens)
+    for key, name in (("strict", "strict_accuracy"), ("lenient", "lenient_accuracy"), ("format", "format_rate"),
+                      ("truncated", "truncation_rate")):
+        metrics[name], metrics[f"{name}_stderr"] = _summary(samples, key)
+    metrics["mean_completion_tokens"], metrics["mean_completion_tokens_stderr"] = _mean_stderr([s["tokens"]
+                                                                                                for s in samples])
+    if mode == "sampled":
+        correct = [sum(s["strict"] for s in samples if s["index"] == i) for i in range(n)]
+        for kk in sorted({1, k}):
+            metrics[f"pass@{kk}"], metrics[f"pass@{kk}_stderr"] = _mean_stderr([pass_at_k(k, c, kk) for c in correct])
+    return metrics
+
+# %% ../nbs/07_evaluate.ipynb #4593f717
+def _generator(model_or_path, tokenizer, backend:str)->tuple:
+    "The backend to use, the model (its path, for vLLM) and the tokenizer."
+    from r1_budget.models import find_checkpoint, load_model_and_tokenizer
+    if backend not in BACKENDS: raise ValueError(f"unknown backend '{backend}'; valid: {BACKENDS}")
+    is_path = isinstance(model_or_path, (str, Path))
+    if backend == "auto": backend = "vllm" if is_path and vllm_available() else "transformers"
+    if backend == "vllm" and not (is_path and vllm_available()):
+        raise ValueError("backend='vllm' needs vLLM installed, a CUDA GPU, and the model given as a path or Hub id")
+    if backend == "vllm":
+        from transformers import AutoTokenizer
+        local = Path(str(model_or_path)).expanduser().exists()
+        model_or_path = find_checkpoint(model_or_path) if local else model_or_path
+        return backend, model_or_path, tokenizer or AutoTokenizer.from_pretrained(str(model_or_path))
+    if is_path: return (backend, *load_model_and_tokenizer(model_or_path))
+    if tokenizer is None: raise ValueError("pass tokenizer= with a model object")
+    return backend, model_or_path, tokenizer
+
+def _write_evaluation(out_dir:str|Path, metrics:dict, samples:list[dict]):
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    with open(out / "samples.jsonl", "w") as f:
+        for s in samples: f.write(json.dumps(s, ensure_ascii=False) + "\n")
+
 def evaluate(
     model_or_path, # a model, or a checkpoint path (Hub id, folder, run directory)
     dataset, # canonical rows (prompt, solution; numbers/target for countdown)
@@ -126,57 +176,21 @@ def evaluate(
     backend:str="transformers", # "transformers", "vllm" (needs vLLM and a GPU, and a path), or "auto"
 )->dict:
     "Accuracy (strict, lenient), format rate, length and truncation on `dataset`, each with its standard error."
-    from r1_budget.models import find_checkpoint, load_model_and_tokenizer
     if mode not in MODES: raise ValueError(f"unknown mode '{mode}'; valid: {MODES}")
-    if backend not in BACKENDS: raise ValueError(f"unknown backend '{backend}'; valid: {BACKENDS}")
-    is_path = isinstance(model_or_path, (str, Path))
-    if backend == "auto": backend = "vllm" if is_path and vllm_available() else "transformers"
-    if backend == "vllm" and not (is_path and vllm_available()):
-        raise ValueError("backend='vllm' needs vLLM installed, a CUDA GPU, and the model given as a path or Hub id")
     if k < 1 or (mode != "sampled" and k != 1): raise ValueError(f"k={k}: only sampled mode draws more than one sample "
                                                                  "per problem")
-    if backend == "vllm":
-        from transformers import AutoTokenizer
-        local = Path(str(model_or_path)).expanduser().exists()
-        model_or_path = find_checkpoint(model_or_path) if local else model_or_path
-        tokenizer = tokenizer or AutoTokenizer.from_pretrained(str(model_or_path))
-    elif is_path: model, tokenizer = load_model_and_tokenizer(model_or_path)
-    elif tokenizer is None: raise ValueError("pass tokenizer= with a model object")
-    else: model = model_or_path
+    backend, model, tokenizer = _generator(model_or_path, tokenizer, backend)
     rows = list(dataset.select(range(min(n, len(dataset))))) if n else list(dataset)
     if not rows: raise ValueError("no problems to evaluate")
     torch.manual_seed(seed); random.seed(seed)
     gen_kw = dict(max_new_tokens=max_new_tokens, do_sample=mode == "sampled", temperature=temperature, num_samples=k,
                   prefix="<think>" if mode == "forced_prefix" else "")
     prompts = [r["prompt"] for r in rows]
-    if backend == "vllm": gens = generate_with_vllm(str(model_or_path), tokenizer, prompts, seed=seed, **gen_kw)
+    if backend == "vllm": gens = generate_with_vllm(str(model), tokenizer, prompts, seed=seed, **gen_kw)
     else: gens = generate_completions(model, tokenizer, prompts, batch_size, progress=progress, **gen_kw)
-    samples = []
-    for i, (row, outs) in enumerate(zip(rows, gens)):
-        for s, g in enumerate(outs):
-            samples.append(dict(index=i, sample=s, prompt=row["prompt"], gold=row["solution"], completion=g["text"],
-                                tokens=g["tokens"], truncated=g["truncated"], **score_completion(g["text"], row)))
-    metrics = dict(mode=mode, n=len(rows), samples=len(samples), max_new_tokens=max_new_tokens)
-    for key, name in (("strict", "strict_accuracy"), ("lenient", "lenient_accuracy"), ("format", "format_rate"),
-                      ("truncated", "truncation_rate")):
-        metrics[name], metrics[f"{name}_stderr"] = _summary(samples, key)
-    lengths = [s["tokens"] for s in samples]
-    mean = sum(lengths) / len(lengths)
-    metrics["mean_completion_tokens"] = mean
-    metrics["mean_completion_tokens_stderr"] = math.sqrt(sum((x - mean) ** 2 for x in lengths) / max(len(lengths) - 1,
-                                                                                                     1) / len(lengths))
-    if mode == "sampled":
-        correct = [sum(s["strict"] for s in samples if s["index"] == i) for i in range(len(rows))]
-        for kk in sorted({1, k}):
-            per = [pass_at_k(k, c, kk) for c in correct]
-            p = sum(per) / len(per)
-            metrics[f"pass@{kk}"] = p
-            metrics[f"pass@{kk}_stderr"] = math.sqrt(sum((x - p) ** 2 for x in per) / max(len(per) - 1, 1) / len(per))
-    if out_dir is not None:
-        out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        with open(out / "samples.jsonl", "w") as f:
-            for s in samples: f.write(json.dumps(s, ensure_ascii=False) + "\n")
+    samples = score_samples(rows, gens)
+    metrics = summarize_samples(samples, len(rows), mode, k, max_new_tokens)
+    if out_dir is not None: _write_evaluation(out_dir, metrics, samples)
     return metrics
 
 # %% ../nbs/07_evaluate.ipynb #04b61d6a
