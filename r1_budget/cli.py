@@ -315,6 +315,7 @@ def build_parser()->argparse.ArgumentParser:
     _add_launch_parser(sub)
     return p
 
+# %% ../nbs/11_cli.ipynb #fae9635a
 def main(argv:list[str]|None=None)->int:
     "Run `r1-budget` with `argv` (default: the process's arguments); returns the exit status."
     argv = sys.argv[1:] if argv is None else list(argv)

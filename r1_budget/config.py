@@ -51,6 +51,7 @@ class DataArguments:
     max_samples: int|None = field(default=None, metadata={"help": "train on at most this many problems"})
     lenient: bool = field(default=False, metadata={"help": "skip rows that cannot be converted instead of failing"})
 
+# %% ../nbs/04_config.ipynb #b30316c5
 @dataclass
 class RewardArguments:
     "Which rewards GRPO optimises: `{name: weight}` and per-reward parameters (see the rewards chapter)."
@@ -64,6 +65,7 @@ class RewardArguments:
                 try: setattr(self, name, json.loads(v))
                 except json.JSONDecodeError as e: raise ValueError(f"--{name} is not valid JSON ({e}): {v!r}") from e
 
+# %% ../nbs/04_config.ipynb #c2ef0bd6
 @dataclass
 class RunArguments:
     "How a stage runs, beyond TRL's options."
@@ -160,6 +162,7 @@ class StageConfig:
         out["training"] = self.training.to_dict()
         return json.loads(json.dumps(out, default=str))
 
+# %% ../nbs/04_config.ipynb #e9a87066
 def stage_dataclasses(stage:str)->list:
     "The dataclasses TRL's parser fills for `stage` ('sft' or 'grpo'): ours for data, rewards and the run, then TRL's."
     from trl import GRPOConfig, ModelConfig, SFTConfig

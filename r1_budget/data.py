@@ -324,6 +324,7 @@ def load_source(
 class SkippedRowsWarning(UserWarning):
     "Rows `prepare_dataset(strict=False)` left out because they could not be converted."
 
+# %% ../nbs/01_data.ipynb #660517a6
 def _field_map(schema:Schema, field_map:dict)->dict:
     unknown = set(field_map) - set(schema.fields)
     if unknown: raise ValueError(f"unknown field argument(s) {sorted(unknown)} for schema '{schema.name}'; "
@@ -380,6 +381,7 @@ def problem_key(row:dict)->str:
                                                        "")
     return " ".join(text.split())
 
+# %% ../nbs/01_data.ipynb #d73fc461
 def train_test_split(
     ds:datasets.Dataset, # canonical rows
     test_size:float|int=0.1, # fraction of rows (0-1) or number of rows held out

@@ -119,6 +119,7 @@ def check_kbit_support(load_in_4bit:bool=False, load_in_8bit:bool=False):
                                       is_bitsandbytes_available())) if not ok]
     if missing: raise ValueError(f"{flag} needs {' and '.join(missing)}; drop the flag to train in full precision")
 
+# %% ../nbs/03_models.ipynb #cc1714bb
 def ensure_pad_token(tokenizer):
     "Give `tokenizer` a pad token if it has none (its unknown token, else its EOS); the EOS is left as it is."
     if tokenizer.pad_token is None:
@@ -126,6 +127,7 @@ def ensure_pad_token(tokenizer):
         logger.info("tokenizer had no pad token; using %r", tokenizer.pad_token)
     return tokenizer
 
+# %% ../nbs/03_models.ipynb #7d3fbebb
 def load_model_and_tokenizer(
     name_or_path:str|Path, # Hub id, checkpoint folder, SageMaker output folder or model.tar.gz
     dtype:str|torch.dtype="auto", # torch dtype, or "auto" for the checkpoint's own
@@ -179,6 +181,7 @@ def model_card(base_model:str|None=None, stage:str|None=None, recipe:str|None=No
     if notes: lines += ["", notes]
     return "\n".join(meta + [""] + lines) + "\n"
 
+# %% ../nbs/03_models.ipynb #04baa0e4
 def save_checkpoint(model, tokenizer, out_dir:str|Path, card:dict|None=None)->Path:
     "Write `model` (full or adapter), `tokenizer` and a model card to `out_dir`; returns the folder."
     out = Path(out_dir)

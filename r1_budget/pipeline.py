@@ -35,6 +35,7 @@ class DemoPlan:
     @property
     def base_model(self)->str: return self.sft.model.model_name_or_path
 
+# %% ../nbs/10_pipeline.ipynb #20fe74bc
 def plan_demo(out_dir:str|Path="runs/demo", task:str="multiply", seed:int=0, quick:bool=False,
               sft_args:list[str]=(), grpo_args:list[str]=())->DemoPlan:
     "Resolve the demo's SFT and GRPO configurations (recipes plus `*_args` flags) into `out_dir`."
@@ -113,6 +114,7 @@ def accuracy_change(before:dict, after:dict)->tuple[float, float, bool]:
     se = math.hypot(after["strict_accuracy_stderr"], before["strict_accuracy_stderr"])
     return diff, se, abs(diff) > 2 * se
 
+# %% ../nbs/10_pipeline.ipynb #94d36907
 def stage_table(results:dict)->str:
     "Markdown table of `{stage: evaluate_stage metrics}`: accuracy with its change, format, how often work is shown."
     from r1_budget.evaluate import comparison_table   # the evaluation chapter's table, in the demo's columns
@@ -141,6 +143,7 @@ def demo_checks(summary:dict)->dict:
             f"grpo at least {100 * t['grpo_gain_min']:.0f} points above sft, beyond 2 se": gain_ok,
             f"whole demo within {t['wall_seconds_max'] / 60:g} minutes": time_ok}
 
+# %% ../nbs/10_pipeline.ipynb #2eea9171
 def _versions()->dict:
     import datasets, torch, transformers, trl, r1_budget
     return dict(python=platform.python_version(), torch=torch.__version__, transformers=transformers.__version__,
@@ -192,6 +195,7 @@ def demo_summary(plan:DemoPlan, results:dict, wall:dict, command:str, plots:dict
     summary["checks"] = demo_checks(summary)
     return summary
 
+# %% ../nbs/10_pipeline.ipynb #dd2804de
 REPORT_TEMPLATE = """# R1 on a laptop: demo report
 
 GRPO changed held-out strict accuracy by **{gain:+.1f} points** (± {gain_se:.1f}) over SFT,

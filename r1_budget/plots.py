@@ -31,6 +31,7 @@ def load_history(run)->list[dict]:
         run = json.loads(path.read_text())["log_history"]
     return [r for r in run if "step" in r and "train_runtime" not in r and not any(k.startswith("eval_") for k in r)]
 
+# %% ../nbs/08_plots.ipynb #110be148
 def detect_stage(history:list[dict])->str:
     "'grpo' if the logs hold rewards, else 'sft'."
     return "grpo" if any("reward" in r for r in history) else "sft"
@@ -111,6 +112,7 @@ def save_figure(fig, path:str|Path)->Path:
     plt.close(fig)
     return path
 
+# %% ../nbs/08_plots.ipynb #ca46b023
 def plot_run(run_dir:str|Path, out_dir:str|Path|None=None)->list[Path]:
     "Write the training curves of the run in `run_dir` to `out_dir` (default `run_dir/plots`); returns the files."
     run_dir = Path(run_dir)

@@ -145,6 +145,7 @@ def timeout_count()->int:
     "How many math-verify calls in this process ran out of their CPU budget (the accuracy rewards log it per batch)."
     return _TIMEOUTS[0]
 
+# %% ../nbs/02_rewards.ipynb #47d0681f
 def _unparseable_gold(gold:str, why:str="cannot be parsed")->bool:
     if gold not in _LOGGED_GOLDS:
         _LOGGED_GOLDS.add(gold)
@@ -195,6 +196,7 @@ def is_correct(completion, solution)->bool:
     "Whether the completion's final answer equals `solution`."
     return answers_match(final_answer(completion), solution if isinstance(solution, str) else str(solution))
 
+# %% ../nbs/02_rewards.ipynb #7ab415e9
 def _correct(completions:list, solution, reward:str, log_metric=None)->list[bool]:
     "Which completions are right; logs `rewards/<reward>/timeouts` through TRL's `log_metric` when given."
     golds, before = _column(solution, len(completions), "solution", reward), timeout_count()
@@ -213,6 +215,7 @@ def completion_lengths(completions:list, completion_ids:list|None=None)->list[in
         return [len(ids) if hasattr(ids, "__len__") else 0 for ids in completion_ids]
     return [math.ceil(len(completion_str(c)) / 4) for c in completions]
 
+# %% ../nbs/02_rewards.ipynb #c2d1f3c7
 def cosine_scaled_reward(completions:list, solution:list|None=None, completion_ids:list|None=None,
                          max_len:int=512, min_value_correct:float=0.5, max_value_correct:float=1.0,
                          min_value_wrong:float=0.0, max_value_wrong:float=0.0, log_metric=None, **kwargs)->list[float]:
@@ -238,6 +241,7 @@ def has_r1_format(completion, think_prefilled:bool=False)->bool:
     return (close < open_ and not t[close + 8:open_].strip()
             and bool(t[7:close].strip()) and bool(t[open_ + 8:-9].strip()))
 
+# %% ../nbs/02_rewards.ipynb #21872346
 def format_reward(completions:list, think_prefilled:bool=False, **kwargs)->list[float]:
     "1.0 for each completion in exact R1 format, else 0.0."
     return [1.0 if has_r1_format(c, think_prefilled) else 0.0 for c in completions]
@@ -263,6 +267,7 @@ def count_reasoning_steps(completion, think_prefilled:bool=False)->int:
     lines = sum(1 for l in think.splitlines() if l.strip())
     return max(lines, len(_STEP_MARKERS.findall(think)))
 
+# %% ../nbs/02_rewards.ipynb #2ed8fd0e
 def reasoning_steps_reward(completions:list, min_steps:int=3, think_prefilled:bool=False, **kwargs)->list[float]:
     "Reasoning steps inside `<think>` over `min_steps`, capped at 1.0."
     return [min(1.0, count_reasoning_steps(c, think_prefilled) / max(min_steps, 1)) for c in completions]
@@ -323,6 +328,7 @@ class NamedReward:
     def __call__(self, completions, **kwargs): return self.fn(completions, **{**kwargs, **self.params})
     def __repr__(self): return f"NamedReward({self.__name__!r}, {self.params})"
 
+# %% ../nbs/02_rewards.ipynb #2794c467
 def _bind(name:str, params:dict)->NamedReward:
     "The registered reward `name` with `params` bound (checked against its signature)."
     fn = REWARD_FUNCS[name]

@@ -37,6 +37,7 @@ def instance_gpus(instance_type:str)->int:
     if size not in GPUS_PER_INSTANCE: raise ValueError(f"unknown size of {instance_type!r}")
     return GPUS_PER_INSTANCE[size]
 
+# %% ../nbs/09_sagemaker.ipynb #61a53673
 def estimate_cost(instance_type:str, count:int=1, hours:float=1.0, spot:bool=False, spot_discount:float=0.7,
                   prices:dict|None=None)->dict:
     "Expected and worst-case cost in USD of `count` x `instance_type` for `hours` (spot: `spot_discount` off)."
@@ -64,6 +65,7 @@ _SECRET_VALUE_RES = {"a Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}"
 class LaunchError(ValueError):
     "A training job request that SageMaker would refuse, or that breaks the budget; raised before any API call."
 
+# %% ../nbs/09_sagemaker.ipynb #6d0641ef
 def check_job_request(base_name:str, hyperparameters:dict, environment:dict|None=None, role:str|None=None):
     "Raise `LaunchError` listing every problem with this request: name, hyperparameter limits, secrets, role."
     problems = []
@@ -105,6 +107,7 @@ def project_dependencies()->list[str]:
     reqs = metadata.requires("r1-budget") or []
     return [r for r in reqs if "extra ==" not in r]
 
+# %% ../nbs/09_sagemaker.ipynb #237783f2
 def stage_source(dest:str|Path)->Path:
     "Write what a training job needs into `dest`: the package, recipes, requirements.txt and the entry script."
     import r1_budget
@@ -256,6 +259,10 @@ def _s3_uri(value:str, what:str)->str:
 class LaunchPlan:
     "A launch as decided before anything is sent: checked inputs, its cost, hyperparameters and job name."
     stage:str # "sft" or "grpo"
+    role:str # the execution role's ARN
+    instance_type:str
+    instance_count:int
+    spot:bool # managed spot training
     recipe_file:Path # the recipe's resolved path
     shipped:bool # a recipe of the package (named in the job), else yours (it travels with the source)
     inputs:dict # channel -> S3 URI or local path
@@ -265,7 +272,8 @@ class LaunchPlan:
     output_s3:str|None
     checkpoint_s3:str|None
     runtime_seconds:int # SageMaker's stopping condition
-    gpus:int # per instance; more than one GPU or instance runs under torchrun
+    gpus:int # per instance: more than one GPU, or instance, runs under torchrun
+    environment:dict # the job's environment variables
 
 # %% ../nbs/09_sagemaker.ipynb #1b31696b
 def plan_launch(
@@ -279,8 +287,8 @@ def plan_launch(
     max_runtime_hours:float=4.0, # SageMaker stops the job after this long: the cost ceiling
     budget_usd:float=100.0, # refuse launches whose worst case costs more (unless force)
     inputs:dict|None=None, # channel -> S3 URI or local path: "train" (data), "sft_model" (GRPO's start)
-    output_s3:str|None=None, # where model.tar.gz goes
-    checkpoint_s3:str|None=None, # where checkpoints sync
+    output_s3:str|None=None, # where model.tar.gz goes (default: the SDK's default bucket)
+    checkpoint_s3:str|None=None, # where checkpoints sync (default: beside the output)
     hyperparameters:dict|None=None, # extra stage options, e.g. {"max_steps": 500}
     environment:dict|None=None, # environment variables of the job (no secrets)
     job_name:str|None=None, # base name (the SDK appends a timestamp)
@@ -313,40 +321,24 @@ def plan_launch(
     if output_s3: output_s3 = _s3_uri(output_s3, "output_s3")
     if checkpoint_s3: checkpoint_s3 = _s3_uri(checkpoint_s3, "checkpoint_s3")
     gpus = instance_gpus(instance_type) if instance_type in (prices or PRICES_USD_PER_HOUR) else 1
-    return LaunchPlan(stage, recipe_file, shipped, inputs, cost, hps, base_name, output_s3, checkpoint_s3,
-                      int(max_runtime_hours * 3600), gpus)
+    return LaunchPlan(stage, role, instance_type, instance_count, spot, recipe_file, shipped, inputs, cost, hps,
+                      base_name, output_s3, checkpoint_s3, int(max_runtime_hours * 3600), gpus, dict(environment or {}))
 
 # %% ../nbs/09_sagemaker.ipynb #7ba9c298
 def launch_training_job(
     stage:str, # "sft" or "grpo"
     recipe:str, # a shipped recipe name (e.g. "qwen2.5-0.5b-instruct/grpo") or a YAML path
     *,
-    role:str, # the execution role's ARN
-    instance_type:str, # e.g. "ml.g5.2xlarge"
-    instance_count:int=1,
-    spot:bool=True, # managed spot training (checkpointed, resumable)
-    max_runtime_hours:float=4.0, # SageMaker stops the job after this long: the cost ceiling
-    budget_usd:float=100.0, # refuse launches whose worst case costs more (unless force)
-    inputs:dict|None=None, # channel -> S3 URI or local path: "train" (data), "sft_model" (GRPO's start)
-    output_s3:str|None=None, # where model.tar.gz goes (default: the SDK's default bucket)
-    checkpoint_s3:str|None=None, # where checkpoints sync (default: beside the output)
     image_uri:str|None=None, # training image (default: AWS PyTorch training image)
     session=None, # a sagemaker.core.helper.session_helper.Session (default: from your AWS config)
     region:str|None=None, # AWS region (default: the session's, else your AWS configuration's)
-    hyperparameters:dict|None=None, # extra stage options, e.g. {"max_steps": 500}
-    environment:dict|None=None, # environment variables of the job (no secrets)
-    job_name:str|None=None, # base name (the SDK appends a timestamp)
     volume_gb:int=100, # storage volume per instance
     wait:bool=False, # block until the job ends, streaming its logs
     dry_run:bool=False, # return the CreateTrainingJob request, sending nothing (needs output_s3, not credentials)
-    force:bool=False, # launch even if the worst case exceeds budget_usd
-    prices:dict|None=None, # hourly prices, when PRICES_USD_PER_HOUR lacks yours
+    **plan_args, # `plan_launch`'s options: role and instance_type (required), budget_usd, inputs, output_s3, ...
 ):
     "Launch (or with `dry_run`, build) a SageMaker job for `stage` with `recipe`; returns the job name or the request."
-    plan = plan_launch(stage, recipe, role=role, instance_type=instance_type, instance_count=instance_count, spot=spot,
-                       max_runtime_hours=max_runtime_hours, budget_usd=budget_usd, inputs=inputs, output_s3=output_s3,
-                       checkpoint_s3=checkpoint_s3, hyperparameters=hyperparameters, environment=environment,
-                       job_name=job_name, force=force, prices=prices)
+    plan = plan_launch(stage, recipe, **plan_args)
     try:
         from sagemaker.core.training.configs import (CheckpointConfig, Compute, InputData, OutputDataConfig, SourceCode,
                                                      StoppingCondition)
@@ -369,23 +361,24 @@ def launch_training_job(
         raise LaunchError(f"region={region!r} but the session is in {session.boto_region_name!r}: pass one of them")
     if image_uri is None:
         from sagemaker.core import image_uris
-        image_uri = image_uris.retrieve(region=session.boto_region_name, instance_type=instance_type,
+        image_uri = image_uris.retrieve(region=session.boto_region_name, instance_type=plan.instance_type,
                                         image_scope="training", **DEFAULT_IMAGE)
     source_dir = Path(tempfile.mkdtemp(prefix="r1-budget-source-"))
     stage_source(source_dir)
     if not plan.shipped: shutil.copy2(plan.recipe_file, source_dir / plan.recipe_file.name)
     runtime = plan.runtime_seconds
     trainer = ModelTrainer(
-        sagemaker_session=session, role=role, base_job_name=plan.base_name, training_image=image_uri,
+        sagemaker_session=session, role=plan.role, base_job_name=plan.base_name, training_image=image_uri,
         source_code=SourceCode(source_dir=str(source_dir), requirements="requirements.txt", entry_script="sm_entry.py"),
-        compute=Compute(instance_type=instance_type, instance_count=instance_count, volume_size_in_gb=volume_gb,
-                        enable_managed_spot_training=spot),
+        compute=Compute(instance_type=plan.instance_type, instance_count=plan.instance_count,
+                        volume_size_in_gb=volume_gb,
+                        enable_managed_spot_training=plan.spot),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=runtime,
-                                             **({"max_wait_time_in_seconds": 2 * runtime} if spot else {})),
+                                             **({"max_wait_time_in_seconds": 2 * runtime} if plan.spot else {})),
         checkpoint_config=CheckpointConfig(s3_uri=plan.checkpoint_s3, local_path="/opt/ml/checkpoints"),
         output_data_config=OutputDataConfig(s3_output_path=output_s3) if output_s3 else None,
-        distributed=Torchrun() if plan.gpus > 1 or instance_count > 1 else None,
-        hyperparameters=plan.hyperparameters, environment=environment or {})
+        distributed=Torchrun() if plan.gpus > 1 or plan.instance_count > 1 else None,
+        hyperparameters=plan.hyperparameters, environment=plan.environment)
     channels = [InputData(channel_name=name, data_source=str(src)) for name, src in plan.inputs.items()]
     try:  # the SDK uploads the staged source while it builds the request; the local copy is not needed after
         if dry_run:

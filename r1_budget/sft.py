@@ -25,6 +25,7 @@ def build_sft_trainer(cfg:StageConfig):
                          peft_config=get_peft_config(cfg.model), callbacks=[TrainingHealthCallback()])
     return trainer, tokenizer, len(ds)
 
+# %% ../nbs/05_sft.ipynb #5aa2bab5
 def train_sft(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)->Path:
     "Run the SFT stage described by `cfg` (or parsed from `argv`/`recipe`); returns the output directory."
     cfg = cfg or parse_config("sft", argv, recipe)

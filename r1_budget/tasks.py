@@ -70,6 +70,7 @@ def evaluate_expression(expr:str, max_len:int=200)->tuple[Fraction, list[int]]:
     literals = []
     return _walk(tree, literals), literals
 
+# %% ../nbs/01b_tasks.ipynb #0e3a0245
 def check_countdown(answer:str|None, numbers:list[int], target:int)->bool:
     "Whether `answer` uses each of `numbers` exactly once and evaluates to `target`."
     try: value, used = evaluate_expression(answer)
