@@ -181,3 +181,31 @@ def test_wrap_lines_changes_no_program():
     assert wrap_lines._same(src, new) and new != src
     signature = "def f(\n    a:int, # " + "an explanation " * 8 + "\n): pass\n"
     assert wrap_lines.wrap_source(signature)[0] == signature   # a docments comment stays on its parameter's line
+
+
+def _exported_cells():
+    "(notebook, index, cell source) of every exported code cell, with the notebook's cells."
+    import ast
+    for nb in sorted((ROOT / "nbs").glob("*.ipynb")):
+        cells = json.loads(nb.read_text())["cells"]
+        for i, c in enumerate(cells):
+            src = "".join(c["source"])
+            if c["cell_type"] == "code" and re.match(r"#\|\s*export\s*\n", src):
+                public = [n.name for n in ast.parse(src).body
+                          if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")]
+                yield nb.name, cells, i, public
+
+
+def test_one_public_definition_per_exported_cell():
+    crowded = [f"{nb} cell {i}: {public}" for nb, _, i, public in _exported_cells() if len(public) > 1]
+    assert not crowded, "split these cells, one public definition each:\n" + "\n".join(crowded)
+
+
+def test_every_public_definition_has_an_example_after_it():
+    "A later cell of the same notebook that is not exported uses the name: the example that shows and tests it."
+    missing = []
+    for nb, cells, i, public in _exported_cells():
+        later = ["".join(c["source"]) for c in cells[i + 1:] if c["cell_type"] == "code"
+                 and not re.match(r"#\|\s*export", "".join(c["source"]))]
+        missing += [f"{nb}: {name}" for name in public if not any(re.search(rf"\b{name}\b", s) for s in later)]
+    assert not missing, "public definitions without an example after them:\n" + "\n".join(missing)
