@@ -191,7 +191,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'r1_budget.rewards.answers_match': ('rewards.html#answers_match', 'r1_budget/rewards.py'),
                                    'r1_budget.rewards.combine_rewards': ('rewards.html#combine_rewards', 'r1_budget/rewards.py'),
                                    'r1_budget.rewards.completion_lengths': ('rewards.html#completion_lengths', 'r1_budget/rewards.py'),
-                                   'r1_budget.rewards.completion_str': ('rewards.html#completion_str', 'r1_budget/rewards.py'),
                                    'r1_budget.rewards.conciseness_reward': ('rewards.html#conciseness_reward', 'r1_budget/rewards.py'),
                                    'r1_budget.rewards.cosine_scaled_reward': ('rewards.html#cosine_scaled_reward', 'r1_budget/rewards.py'),
                                    'r1_budget.rewards.count_reasoning_steps': ( 'rewards.html#count_reasoning_steps',

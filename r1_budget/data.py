@@ -50,12 +50,22 @@ def format_completion(
     return [{"role": "assistant", "content": text}]
 
 # %% ../nbs/01_data.ipynb #e6c0ad3e
-def completion_text(completion:str|list|dict)->str:
-    "The text of a completion given as a string, a message dict, or a list of messages (contents joined)."
-    if isinstance(completion, str): return completion
-    if isinstance(completion, dict): return str(completion.get("content") or "")
-    if isinstance(completion, (list, tuple)): return "".join(completion_text(m) for m in completion)
-    raise TypeError(f"a completion is a string or a list of chat messages, got {type(completion).__name__}")
+def completion_text(
+    completion:str|list|dict, # a string, a message, a list of messages, or a message's content parts
+    strict:bool=True, # raise on anything else; False reads it as '' (the rewards score it as an empty completion)
+)->str:
+    "The text of a completion: the contents of its messages and text parts, joined."
+    try:
+        if isinstance(completion, str): return completion
+        if isinstance(completion, dict):
+            value = completion.get("content", completion.get("text"))
+            return "" if value is None else completion_text(value, strict)
+        if isinstance(completion, (list, tuple)): return "".join(completion_text(m, strict) for m in completion)
+    except RecursionError:
+        if strict: raise TypeError("a completion nested too deeply to be text") from None
+        return ""
+    if strict: raise TypeError(f"a completion is a string or a list of chat messages, got {type(completion).__name__}")
+    return ""
 
 # %% ../nbs/01_data.ipynb #1b1add42
 def extract_answer(text:str|list)->str|None:

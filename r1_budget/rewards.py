@@ -9,29 +9,18 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
-from .data import MAX_BOXED_CANDIDATES, TAGS, extract_answer, extract_boxed
+from .data import MAX_BOXED_CANDIDATES, TAGS, completion_text, extract_answer, extract_boxed
 from .tasks import check_countdown
 
 logger = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['logger', 'ANSWER_BUDGET_S', 'GOLD_BUDGET_S', 'MAX_ANSWER_CHARS', 'MAX_ANALYSED_CHARS', 'REWARD_FUNCS',
-           'SEED_REWARD_WEIGHTS', 'completion_str', 'final_answer', 'parse_number', 'BudgetExceeded',
-           'normalize_constants', 'timeout_count', 'answers_match', 'is_correct', 'accuracy_reward',
-           'completion_lengths', 'cosine_scaled_reward', 'has_r1_format', 'format_reward', 'tag_count_reward',
-           'count_reasoning_steps', 'reasoning_steps_reward', 'conciseness_reward', 'repetition_penalty_reward',
-           'countdown_reward', 'NamedReward', 'get_reward_funcs', 'combine_rewards']
-
-# %% ../nbs/02_rewards.ipynb #5d9eefa9
-def completion_str(completion)->str:
-    "The text of a completion (string, message, message list, or content parts); '' for anything else."
-    try:
-        if isinstance(completion, str): return completion
-        if isinstance(completion, dict):
-            return completion_str(completion.get("content", completion.get("text")))
-        if isinstance(completion, (list, tuple)): return "".join(completion_str(m) for m in completion)
-    except RecursionError: pass
-    return ""
+           'SEED_REWARD_WEIGHTS', 'final_answer', 'parse_number', 'BudgetExceeded', 'normalize_constants',
+           'timeout_count', 'answers_match', 'is_correct', 'accuracy_reward', 'completion_lengths',
+           'cosine_scaled_reward', 'has_r1_format', 'format_reward', 'tag_count_reward', 'count_reasoning_steps',
+           'reasoning_steps_reward', 'conciseness_reward', 'repetition_penalty_reward', 'countdown_reward',
+           'NamedReward', 'get_reward_funcs', 'combine_rewards']
 
 # %% ../nbs/02_rewards.ipynb #6bb0fe62
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
@@ -43,7 +32,7 @@ def _boxes(text:str)->list[str]:
 
 def final_answer(completion)->str|None:
     "The answer a completion gives: its last `<answer>` span, else its `\\boxed{}`; a single box is unwrapped."
-    text = completion_str(completion)
+    text = completion_text(completion, strict=False)
     ans = extract_answer(text)
     if ans is not None: return (extract_boxed(ans) or ans) if len(_BOX.findall(ans)) <= 1 else ans
     boxes = _boxes(text)
@@ -213,7 +202,7 @@ def completion_lengths(completions:list, completion_ids:list|None=None)->list[in
     "Completion lengths in tokens: from `completion_ids` when given, else estimated as characters / 4."
     if completion_ids is not None and len(completion_ids) == len(completions):
         return [len(ids) if hasattr(ids, "__len__") else 0 for ids in completion_ids]
-    return [math.ceil(len(completion_str(c)) / 4) for c in completions]
+    return [math.ceil(len(completion_text(c, strict=False)) / 4) for c in completions]
 
 # %% ../nbs/02_rewards.ipynb #c2d1f3c7
 def cosine_scaled_reward(completions:list, solution:list|None=None, completion_ids:list|None=None,
@@ -234,7 +223,7 @@ def _prefill(text:str, think_prefilled:bool)->str:
 
 def has_r1_format(completion, think_prefilled:bool=False)->bool:
     "Whether a completion is exactly `<think>…</think><answer>…</answer>` (whitespace allowed around the blocks)."
-    t = _prefill(completion_str(completion), think_prefilled).strip()
+    t = _prefill(completion_text(completion, strict=False), think_prefilled).strip()
     if any(t.count(tag) != 1 for tag in TAGS): return False
     if not (t.startswith("<think>") and t.endswith("</answer>")): return False
     close, open_ = t.index("</think>"), t.index("<answer>")
@@ -250,7 +239,7 @@ def format_reward(completions:list, think_prefilled:bool=False, **kwargs)->list[
 def tag_count_reward(completions:list, think_prefilled:bool=False, **kwargs)->list[float]:
     "0.25 for each of `<think>`, `</think>`, `<answer>`, `</answer>` appearing exactly once."
     return [0.25 * sum(t.count(tag) == 1 for tag in TAGS)
-            for t in (_prefill(completion_str(c), think_prefilled) for c in completions)]
+            for t in (_prefill(completion_text(c, strict=False), think_prefilled) for c in completions)]
 
 # %% ../nbs/02_rewards.ipynb #841c0ac0
 _STEP_MARKERS = re.compile(r"\bStep\s*\d+|^\s*(?:\d+[.)]|[-*\u2022])\s|\b(?:First|Second|Third|Next|Then|Finally)\b",
@@ -259,7 +248,7 @@ MAX_ANALYSED_CHARS = 20_000 # reasoning and repetition look at this much of a co
 
 def count_reasoning_steps(completion, think_prefilled:bool=False)->int:
     "The number of reasoning steps in the completion's `<think>` block (0 without one)."
-    t = _prefill(completion_str(completion), think_prefilled)
+    t = _prefill(completion_text(completion, strict=False), think_prefilled)
     start = t.find("<think>")
     end = t.find("</think>", start + 7) if start >= 0 else -1
     if end < 0: return 0
@@ -287,7 +276,7 @@ def repetition_penalty_reward(completions:list, ngram_size:int=4, **kwargs)->lis
     "1 minus the repeated fraction of word n-grams (1.0 when there are too few words to repeat)."
     out = []
     for c in completions:
-        words = completion_str(c)[:MAX_ANALYSED_CHARS].lower().split()
+        words = completion_text(c, strict=False)[:MAX_ANALYSED_CHARS].lower().split()
         grams = list(zip(*(words[i:] for i in range(ngram_size))))
         out.append(len(set(grams)) / len(grams) if grams else 1.0)
     return out
