@@ -12,23 +12,27 @@ from r1_budget.pipeline import TARGETS, demo_checks, parse_seeds, prepare_run_di
 ROOT = Path(__file__).resolve().parents[1]
 
 
-SWEEP_COMMAND = "r1-budget demo --quick --seeds 0-1"
+SWEEP_COMMAND = "r1-budget demo --quick --seeds 1"
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    "A quick sweep of two seeds (full SFT, a third of the GRPO steps: about six minutes on 2 cores), shared by the tests."
+    """A quick sweep (full SFT, 100 GRPO steps: about three minutes on 2 cores) of seed 1, shared by the tests.
+
+    Seed 0 runs the same schedule in the pipeline chapter (`test_pipeline_notebook_runs_in_a_real_kernel`), which
+    asserts the same directions: two seeds in all. The sweep's arithmetic over several seeds is tested in that
+    chapter too, on made-up summaries and on a two-seed sweep of one step per stage."""
     base, cwd = tmp_path_factory.mktemp("demo"), os.getcwd()
     os.chdir(base)                          # a relative --out, as people type it
-    try: summary = run_sweep("run", seeds="0-1", quick=True, progress=False, command=SWEEP_COMMAND)
+    try: summary = run_sweep("run", seeds="1", quick=True, progress=False, command=SWEEP_COMMAND)
     finally: os.chdir(cwd)
     return base / "run", summary
 
 
 @pytest.fixture(scope="module")
 def demo(sweep):
-    "The sweep's first run: one demo run directory and its summary."
-    out = sweep[0] / "seed-0"
+    "The sweep's run: one demo run directory and its summary."
+    out = sweep[0] / "seed-1"
     return out, json.loads((out / "summary.json").read_text())
 
 
@@ -74,14 +78,13 @@ def test_summary_structure_and_learning_direction(demo):
     assert {"total", "data", "sft", "grpo", "eval_base", "eval_sft", "eval_grpo", "plots"} <= set(summary["wall_seconds"])
     assert summary["wall_seconds"]["total"] >= summary["wall_seconds"]["sft"] + summary["wall_seconds"]["grpo"]
     assert {"torch", "transformers", "trl", "python", "r1_budget"} <= set(summary["versions"])
-    assert summary["command"] == f"{SWEEP_COMMAND}  # seed 0" and summary["quick"] is True
+    assert summary["command"] == f"{SWEEP_COMMAND}  # seed 1" and summary["quick"] is True
     assert {"cpu_model", "vector_extensions", "torch_cpu_capability", "torch_threads"} <= set(summary["machine"])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1])
-def test_learning_direction_on_each_seed(sweep, seed):
-    summary = json.loads((sweep[0] / f"seed-{seed}" / "summary.json").read_text())
+def test_learning_direction(demo):
+    summary = demo[1]
     s, g, b = (summary["stages"][k] for k in ("sft", "grpo", "base"))
     assert s["format_rate"] > 0.9 and s["strict_accuracy"] > b["strict_accuracy"]
     assert g["strict_accuracy"] > s["strict_accuracy"], "GRPO did not improve held-out accuracy"
@@ -93,18 +96,18 @@ def test_learning_direction_on_each_seed(sweep, seed):
 def test_sweep_summary_report_and_plot(sweep):
     out, summary = sweep
     assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
-    assert summary["seeds"] == [0, 1] and [r["seed"] for r in summary["rows"]] == [0, 1]
+    assert summary["seeds"] == [1] and [r["seed"] for r in summary["rows"]] == [1]
     for key in ("sft", "grpo", "gain", "wall_seconds"):
         sp = summary["spread"][key]
         assert sp["min"] <= sp["mean"] <= sp["max"]
-    runs = [json.loads((out / f"seed-{n}" / "summary.json").read_text()) for n in (0, 1)]
+    runs = [json.loads((out / f"seed-{n}" / "summary.json").read_text()) for n in (1,)]
     assert summary["spread"]["grpo"]["max"] == max(r["stages"]["grpo"]["strict_accuracy"] for r in runs)
     assert summary["all_targets_met"] == all(all(r["checks"].values()) for r in runs)
     report = (out / "report.md").read_text()
     assert SWEEP_COMMAND in report and "| mean |" in report and "| 1 |" in report and "torch kernels" in report
     assert (out / "plots" / "seeds.png").stat().st_size > 1000
     with pytest.raises(FileExistsError, match="already holds a demo run"):
-        run_sweep(out, seeds=[0], quick=True, progress=False)
+        run_sweep(out, seeds=[1], quick=True, progress=False)
 
 
 @pytest.mark.slow

@@ -4,8 +4,9 @@ The stand-in keeps what matters of Qwen2.5-0.5B-Instruct — the Qwen2 architect
 tied embeddings, a byte-level BPE tokenizer with the ChatML chat template — at reduced sizes (`build_tiny_model`).
 The data has the shapes of the recipe's Hub dataset: Bespoke-Stratos traces several times longer than `max_length`
 (so SFT truncates them), NuminaMath-TIR problems with LaTeX solutions and tool-use blocks. Every option of the recipe
-applies, except the GPU-only ones where there is no GPU (bf16, vLLM): those overrides are printed. A typo in a recipe,
-or an option TRL removed, fails here.
+applies, except the GPU-only ones where there is no GPU (bf16, vLLM) and, on a CPU, completions longer than 256
+tokens (the random stand-in never ends a completion, so each runs to the cap: 1,024 tokens cost a minute and a half
+here); those overrides are printed. A typo in a recipe, or an option TRL removed, fails here.
 """
 import json
 import sys
@@ -26,6 +27,7 @@ from long_rows import write_rows  # noqa: E402
 pytestmark = pytest.mark.slow
 RECIPES = sorted(str(p.relative_to(RECIPES_DIR).with_suffix("")) for p in RECIPES_DIR.rglob("*.yaml"))
 GPU_ONLY = ("bf16", "use_vllm")   # recipe options that need a GPU, switched off on a CPU (and printed)
+CPU_MAX_COMPLETION = 256          # on a CPU, longer completion budgets are capped to this (and printed)
 STEPS = 2
 
 
@@ -51,7 +53,10 @@ def _argv(name: str, stand_in, tmp_path) -> list[str]:
         argv += ["--dataset", str(write_rows(recipe["schema"], tmp_path / f"{recipe['schema']}.jsonl"))]
     overrides = [] if torch.cuda.is_available() else [k for k in GPU_ONLY if recipe.get(k)]
     for k in overrides: argv += [f"--{k}", "False"]
-    print(f"{name}: GPU-only options overridden on this CPU: {overrides or 'none'}")
+    if not torch.cuda.is_available() and recipe.get("max_completion_length", 0) > CPU_MAX_COMPLETION:
+        argv += ["--max_completion_length", str(CPU_MAX_COMPLETION)]
+        overrides.append(f"max_completion_length {recipe['max_completion_length']} -> {CPU_MAX_COMPLETION}")
+    print(f"{name}: options overridden on this CPU: {overrides or 'none'}")
     return argv
 
 
