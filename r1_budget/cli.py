@@ -211,7 +211,7 @@ def _add_demo_parser(sub):
     seeds.add_argument("--seed", type=int, default=0, help="training seed of both stages (the problems stay the same)")
     seeds.add_argument("--seeds", default=None, metavar="SEEDS",
                        help="run once per seed, e.g. 0-4 or 0,2,5, each in --out/seed-N, and summarise the spread")
-    p.add_argument("--quick", action="store_true", help="the tests' shorter schedule (about half the time)")
+    p.add_argument("--quick", action="store_true", help="the tests' shorter schedule: 100 GRPO steps, not 180")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--sft-arg", action="append", default=[], metavar="FLAG=VALUE",
