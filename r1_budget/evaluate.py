@@ -119,8 +119,7 @@ def _mean_stderr(xs:list[float])->tuple[float, float]:
 def score_samples(rows:list[dict], generations:list[list[dict]])->list[dict]:
     "One record per generated sample: its problem, completion, token count, truncation and scores."
     return [dict(index=i, sample=s, prompt=row["prompt"], gold=row["solution"], completion=g["text"],
-                 tokens=g["tokens"],
-                 truncated=g["truncated"], **score_completion(g["text"], row))
+                 tokens=g["tokens"], truncated=g["truncated"], **score_completion(g["text"], row))
             for i, (row, outs) in enumerate(zip(rows, generations)) for s, g in enumerate(outs)]
 
 # %% ../nbs/07_evaluate.ipynb #b97405ee
