@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_config.ipynb #d7d8de6b
 from __future__ import annotations
-import dataclasses, difflib, json, os
+import dataclasses, difflib, functools, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -274,28 +274,36 @@ def validate_config(cfg:StageConfig):
                              "reward_weights list")
 
 # %% ../nbs/04_config.ipynb #61379500
+@functools.lru_cache(maxsize=4)
+def _synthetic_parts(task, n, seed, difficulty, system_prompt, shortcut_rate, shortcut_on, heldout_size,
+                     heldout_seed)->dict:
+    "A synthetic task's problems, split: generated once per process for each setting (datasets are immutable)."
+    from r1_budget.data import train_test_split
+    from r1_budget.tasks import make_synthetic_dataset
+    ds = make_synthetic_dataset(task, n, seed, difficulty, system_prompt=system_prompt, shortcut_rate=shortcut_rate,
+                                shortcut_on=shortcut_on)
+    return train_test_split(ds, test_size=heldout_size, seed=heldout_seed) if heldout_size else {"train": ds}
+
 def stage_dataset(data:DataArguments, part:str="train"):
     "The canonical rows a stage uses: `part` 'train' (default) or 'heldout'."
     from r1_budget.data import SYSTEM_PROMPT, prepare_dataset, train_test_split
-    from r1_budget.tasks import make_synthetic_dataset
     if part not in ("train", "heldout"): raise ValueError(f"part must be 'train' or 'heldout', got {part!r}")
+    if part == "heldout" and not data.heldout_size: raise ValueError("no held-out problems: set heldout_size")
     system_prompt = SYSTEM_PROMPT if data.system_prompt else None
     if data.synthetic_task:
-        ds = make_synthetic_dataset(data.synthetic_task, data.synthetic_n, data.synthetic_seed,
-                                    data.synthetic_difficulty,
-                                    system_prompt=system_prompt, shortcut_rate=data.synthetic_shortcut_rate,
-                                    shortcut_on=data.synthetic_shortcut_on)
+        parts = _synthetic_parts(data.synthetic_task, data.synthetic_n, data.synthetic_seed, data.synthetic_difficulty,
+                                 system_prompt, data.synthetic_shortcut_rate, data.synthetic_shortcut_on,
+                                 data.heldout_size, data.heldout_seed)
     else:
         fields = {f"{k}_field": getattr(data, f"{k}_field") for k in ("prompt", "solution", "completion")}
         ds = prepare_dataset(data.dataset, data.schema, data.split, strict=not data.lenient,
-                             system_prompt=system_prompt,
-                             subset=data.subset, **{k: v for k, v in fields.items() if v})
-    if data.heldout_size:
-        parts = train_test_split(ds, test_size=data.heldout_size, seed=data.heldout_seed)
-        ds = parts["test" if part == "heldout" else "train"]
-    elif part == "heldout": raise ValueError("no held-out problems: set heldout_size")
+                             system_prompt=system_prompt, subset=data.subset, **{k: v for k, v in fields.items() if v})
+        parts = train_test_split(ds, test_size=data.heldout_size, seed=data.heldout_seed) if data.heldout_size else {
+            "train": ds}
+    ds = parts["test" if part == "heldout" else "train"]
     if part == "train" and data.max_samples: ds = ds.select(range(min(data.max_samples, len(ds))))
     return ds
+
 
 # %% ../nbs/04_config.ipynb #f89ef1c9
 def resolve_model_path(name:str, output_dir:str|Path, task:str|None=None)->str:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from .config import StageConfig, parse_config, stage_dataset
 from .rewards import get_reward_funcs
-from .train import TrainingHealthCallback, load_for_stage, prepare_for_tokenizer, train_and_save
+from .train import TrainingHealthCallback, load_for_stage, materialize_lm_head
+from .train import prepare_for_tokenizer, train_and_save
 
 # %% auto #0
-__all__ = ['REWARD_COLUMNS', 'check_reward_columns', 'train_grpo', 'trl_accelerate_config']
+__all__ = ['REWARD_COLUMNS', 'check_reward_columns', 'build_grpo_trainer', 'train_grpo', 'trl_accelerate_config']
 
 # %% ../nbs/06_grpo.ipynb #c91a18f2
 REWARD_COLUMNS = {"accuracy": ("solution",), "accuracy_cosine_scaled": ("solution",), "countdown": ("numbers",
@@ -24,11 +25,9 @@ def check_reward_columns(rewards:dict, columns:list[str]):
         if missing: raise ValueError(f"reward '{name}' needs column(s) {missing}, but the dataset has {columns}")
 
 # %% ../nbs/06_grpo.ipynb #9d7a130c
-def train_grpo(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)->Path:
-    "Run the GRPO stage described by `cfg` (or parsed from `argv`/`recipe`); returns the output directory."
+def build_grpo_trainer(cfg:StageConfig):
+    "TRL's `GRPOTrainer` for `cfg`, with its tokenizer and the number of training prompts (nothing trained yet)."
     from trl import GRPOTrainer, get_peft_config
-    cfg = cfg or parse_config("grpo", argv, recipe)
-    for note in cfg.notes: print(f"note: {note}")
     funcs, _ = get_reward_funcs(cfg.rewards.rewards, cfg.rewards.reward_params)   # the weights are in cfg.training
     ds = stage_dataset(cfg.data)
     check_reward_columns(cfg.rewards.rewards, ds.column_names)
@@ -36,12 +35,23 @@ def train_grpo(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)
     ds = prepare_for_tokenizer(ds, tokenizer, cfg.data.max_prompt_tokens)
     if cfg.training.log_completions: (Path(cfg.training.output_dir) / "completions").mkdir(parents=True, exist_ok=True)
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=cfg.training, train_dataset=ds,
-                          processing_class=tokenizer,
-                          peft_config=get_peft_config(cfg.model), callbacks=[TrainingHealthCallback()])
+                          processing_class=tokenizer, peft_config=get_peft_config(cfg.model),
+                          callbacks=[TrainingHealthCallback()])
+    materialize_lm_head(trainer)   # on a CPU, whole logits instead of TRL's tiles (the training-runs chapter)
+    return trainer, tokenizer, len(ds)
+
+
+# %% ../nbs/06_grpo.ipynb #5484d644
+def train_grpo(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)->Path:
+    "Run the GRPO stage described by `cfg` (or parsed from `argv`/`recipe`); returns the output directory."
+    cfg = cfg or parse_config("grpo", argv, recipe)
+    for note in cfg.notes: print(f"note: {note}")
+    trainer, tokenizer, n_rows = build_grpo_trainer(cfg)
     last_reward = lambda log: {"final_mean_reward": next((r["reward"] for r in reversed(log) if "reward" in r),
                                                          float("nan"))}
-    return train_and_save(trainer, cfg, tokenizer, len(ds), last_reward,
+    return train_and_save(trainer, cfg, tokenizer, n_rows, last_reward,
                           notes="Rewards: " + ", ".join(f"{n} × {w}" for n, w in cfg.rewards.rewards.items()))
+
 
 # %% ../nbs/06_grpo.ipynb #91ed9ec1
 def trl_accelerate_config(name:str)->Path:

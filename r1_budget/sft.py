@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import StageConfig, parse_config, stage_dataset
-from .train import TrainingHealthCallback, load_for_stage, prepare_for_tokenizer, train_and_save
+from .train import TrainingHealthCallback, load_for_stage, materialize_lm_head
+from .train import prepare_for_tokenizer, train_and_save
 
 # %% auto #0
 __all__ = ['build_sft_trainer', 'train_sft']
@@ -23,6 +24,7 @@ def build_sft_trainer(cfg:StageConfig):
                          "or use a source with worked solutions)")
     trainer = SFTTrainer(model=model, args=cfg.training, train_dataset=ds, processing_class=tokenizer,
                          peft_config=get_peft_config(cfg.model), callbacks=[TrainingHealthCallback()])
+    materialize_lm_head(trainer)   # on a CPU, whole logits instead of TRL's tiles (the training-runs chapter)
     return trainer, tokenizer, len(ds)
 
 # %% ../nbs/05_sft.ipynb #5aa2bab5

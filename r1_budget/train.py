@@ -4,7 +4,7 @@
 
 # %% ../nbs/04b_train.ipynb #b8c52211
 from __future__ import annotations
-import csv, json, logging, math, os, shutil, time, warnings
+import csv, functools, json, logging, math, os, shutil, time, types, warnings
 from pathlib import Path
 
 from transformers import TrainerCallback
@@ -14,8 +14,8 @@ from .config import StageConfig, resolve_model_path
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'last_checkpoint', 'publish_model', 'save_final_model', 'write_run_files', 'TrainingHealthCallback',
-           'prepare_for_tokenizer', 'load_for_stage', 'train_and_save']
+__all__ = ['logger', 'MATERIALIZED_LOGITS_MAX', 'last_checkpoint', 'publish_model', 'save_final_model', 'write_run_files',
+           'TrainingHealthCallback', 'prepare_for_tokenizer', 'materialize_lm_head', 'load_for_stage', 'train_and_save']
 
 # %% ../nbs/04b_train.ipynb #fa96817b
 def last_checkpoint(output_dir:str|Path)->str|None:
@@ -127,6 +127,57 @@ def prepare_for_tokenizer(ds, tokenizer, max_prompt_tokens:int|None=None):
         ds = as_plain_text(ds)
     if max_prompt_tokens: ds = filter_by_length(ds, tokenizer, max_prompt_tokens)
     return ds
+
+# %% ../nbs/04b_train.ipynb #8ec77872
+MATERIALIZED_LOGITS_MAX = 2**25   # elements of one call's logits (128 MiB in float32); larger calls stay tiled
+
+def _materialized_forward(model, temperature:float):
+    "`model.forward` (TRL's fused head) with `fused_lm_head=True` calls answered from whole logits where small."
+    from trl.trainer.utils import FusedCausalLMOutput
+    tiled, vocab = model.forward, model.get_output_embeddings().weight.shape[0]
+
+    @functools.wraps(type(model).forward)   # generate() checks its arguments against this signature
+    def forward(self, *args, fused_lm_head=False, labels=None, shift_labels=None, num_items_in_batch=None, **kwargs):
+        targets = None if labels is None and shift_labels is None else (
+            labels[:, 1:] if shift_labels is None else shift_labels)
+        mask = None if targets is None else targets != -100
+        if not fused_lm_head or mask is None or int(mask.sum()) * vocab > MATERIALIZED_LOGITS_MAX:
+            return tiled(*args, fused_lm_head=fused_lm_head, labels=labels, shift_labels=shift_labels,
+                         num_items_in_batch=num_items_in_batch, **kwargs)
+        hidden = self.base_model(*args, **{**kwargs, "use_cache": False}).last_hidden_state
+        hidden = hidden[:, :-1] if shift_labels is None else hidden
+        logp = (self.get_output_embeddings()(hidden[mask]).float() / temperature).log_softmax(-1)
+        target = targets[mask]
+        per_token = (logp.gather(-1, target.unsqueeze(-1)).squeeze(-1), -(logp.exp() * logp).sum(-1),
+                     logp.argmax(-1) == target)
+        log_probs, entropy, is_top1 = (x.new_zeros(mask.shape).masked_scatter(mask, x) for x in per_token)
+        loss = -log_probs.sum() / (mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch)
+        return FusedCausalLMOutput(loss=loss, log_probs=log_probs, entropy=entropy, is_top1=is_top1, label_mask=mask)
+    forward.materialized_lm_head = True
+    return types.MethodType(forward, model)
+
+def _can_materialize(model)->bool:
+    "A CPU model whose logits are a plain projection: no soft-capping, logit scaling or MoE router losses."
+    text = model.config.get_text_config()
+    scaled = any(getattr(text, k, None) not in (None, 1.0) for k in ("final_logit_softcapping", "logit_scale",
+                                                                      "output_multiplier", "lm_head_multiplier",
+                                                                      "logits_scaling"))
+    return model.device.type == "cpu" and not scaled and not getattr(text, "output_router_logits", False)
+
+
+# %% ../nbs/04b_train.ipynb #d168117c
+def materialize_lm_head(trainer)->bool:
+    "On a CPU, answer TRL's fused-LM-head calls from whole logits when they are small; False where it is left alone."
+    models = [m.get_base_model() if hasattr(m, "get_base_model") else m
+              for m in (trainer.model, getattr(trainer, "ref_model", None)) if m is not None]
+    # TRL's patched forward wraps the class's own (functools.wraps): the head to replace is there
+    patched = lambda m: getattr(m.forward, "__wrapped__", None) is type(m).forward
+    if not all(patched(m) and _can_materialize(m) for m in models): return False
+    for m in models:
+        if not getattr(m.forward, "materialized_lm_head", False):
+            m.forward = _materialized_forward(m, getattr(trainer, "temperature", 1.0))
+    return True
+
 
 # %% ../nbs/04b_train.ipynb #87896a9f
 def load_for_stage(cfg:StageConfig):

@@ -1,0 +1,95 @@
+"""LM head on a CPU: TRL's tiled (fused) head against `materialize_lm_head`'s whole logits, per training step.
+
+Both stages of the tiny recipes run a few steps on the embedded model (size "base", untrained for GRPO, so every
+completion runs to `max_completion_length` and the steps are alike), once with TRL's head and once with the
+materialized one, alternating, each in a fresh trainer; the figure is the median wall time of a step after the
+first few. The same comparison for the head alone (forward + backward on a batch of the demo's shape) comes first.
+
+    .venv/bin/python benchmarks/lm_head.py [--steps 40] [--repeats 2]
+"""
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+
+def head_ms(model_dir, materialize, batch, length, labelled, temperature, repeats=20):
+    "Median ms of one forward + backward through the fused head on random tokens of the given shape."
+    import torch
+    from transformers import AutoModelForCausalLM
+    from trl.trainer.utils import add_fused_lm_head
+    from r1_budget.train import materialize_lm_head
+    m = AutoModelForCausalLM.from_pretrained(model_dir)
+    add_fused_lm_head(m, temperature=temperature, outputs=("log_probs", "entropy", "is_top1"))
+    if materialize: assert materialize_lm_head(SimpleNamespace(model=m, temperature=temperature))
+    torch.manual_seed(0)
+    ids = torch.randint(0, m.config.vocab_size, (batch, length))
+    labels = ids.masked_fill(torch.arange(length) < length - labelled, -100)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        m(input_ids=ids, labels=labels, fused_lm_head=True).loss.backward()
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times[3:])
+
+
+def step_ms(stage, argv, recipe, materialize, skip=5):
+    "Median ms of a training step of `stage` built from `argv` + `recipe`, with or without the materialized head."
+    import r1_budget.grpo as grpo, r1_budget.sft as sft
+    from transformers import TrainerCallback
+    from r1_budget.config import parse_config, recipe_path
+    module = sft if stage == "sft" else grpo
+    original = module.materialize_lm_head
+    module.materialize_lm_head = original if materialize else (lambda trainer: False)
+    try:
+        cfg = parse_config(stage, argv, recipe_path(recipe))
+        trainer = (sft.build_sft_trainer if stage == "sft" else grpo.build_grpo_trainer)(cfg)[0]
+    finally:
+        module.materialize_lm_head = original
+    ticks = []
+    class Clock(TrainerCallback):
+        def on_step_end(self, *args, **kwargs): ticks.append(time.perf_counter())
+    trainer.add_callback(Clock())
+    trainer.train()
+    return statistics.median(1000 * (b - a) for a, b in zip(ticks[skip:], ticks[skip + 1:]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    import datasets, torch, transformers
+    datasets.disable_progress_bars(); transformers.utils.logging.disable_progress_bar()
+    from r1_budget.models import build_tiny_model
+    from r1_budget.pipeline import _machine_line, _machine
+    print(_machine_line(_machine()))
+    with tempfile.TemporaryDirectory() as d:
+        model = str(build_tiny_model(Path(d) / "tiny-base-multiply-init", size="base"))
+        print(f"{'':34} {'TRL tiled':>10} {'whole logits':>13} {'ratio':>6}")
+        for name, shape in (("head, SFT batch (32 x 56, 30 scored)", (32, 56, 30, 1.0)),
+                            ("head, GRPO batch (64 x 60, 36 scored)", (64, 60, 36, 1.0))):
+            tiled, whole = head_ms(model, False, *shape), head_ms(model, True, *shape)
+            print(f"{name:34} {tiled:8.1f} ms {whole:10.1f} ms {tiled / whole:5.2f}x", flush=True)
+        common = ["--max_steps", str(args.steps), "--save_strategy", "no", "--logging_steps", str(args.steps),
+                  "--disable_tqdm", "true", "--report_to", "none"]
+        runs = {"SFT step (tiny/sft)": ("sft", ["--output_dir", f"{d}/sft", *common], "tiny/sft"),
+                "GRPO step (tiny/grpo)": ("grpo", ["--output_dir", f"{d}/grpo", "--model_name_or_path", model,
+                                                   "--log_completions", "false", *common], "tiny/grpo")}
+        for name, (stage, argv, recipe) in runs.items():
+            figures = {False: [], True: []}
+            for _ in range(args.repeats):
+                for materialize in (False, True): figures[materialize].append(step_ms(stage, argv, recipe, materialize))
+            tiled, whole = (statistics.median(figures[k]) for k in (False, True))
+            print(f"{name:34} {tiled:8.1f} ms {whole:10.1f} ms {tiled / whole:5.2f}x  "
+                  f"(medians of {args.repeats} runs of {args.steps} steps, torch threads {torch.get_num_threads()})",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
