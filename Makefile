@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (r1-budget)" >/dev/null
 	@touch $@
 
-# The main job: the whole pipeline on the embedded tiny model (about 4 minutes on 2 CPU cores, nothing downloaded).
+# The main job: the whole pipeline on the embedded tiny model (about 3 minutes on 2 CPU cores, nothing downloaded).
 # Each run gets a new directory; the report's path is printed at the end. DEMO_ARGS passes flags, e.g. "--seed 1".
 DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 demo: $(STAMP)

@@ -4,7 +4,7 @@ Runs the full demo (`r1-budget demo`) once per seed, one after the other, as `r1
 prints one row per seed — held-out strict accuracy after SFT and GRPO, the gain with its standard error, SFT's format
 rate, wall time, and the targets missed — then the mean, minimum and maximum, side by side with the targets
 (`r1_budget.pipeline.TARGETS`), and the CPU facts that make two machines' results differ. Not a test: about
-4 minutes a seed on 2 cores.
+3 minutes a seed on 2 cores.
 
     .venv/bin/python benchmarks/demo_seeds.py [--seeds 0-4] [--out runs/demo-seeds] [--quick] [--assets]
 

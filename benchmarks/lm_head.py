@@ -1,13 +1,17 @@
 """LM head on a CPU: TRL's tiled (fused) head against `materialize_lm_head`'s whole logits, per training step.
 
-Both stages of the tiny recipes run a few steps on the embedded model (size "base", untrained for GRPO, so every
-completion runs to `max_completion_length` and the steps are alike), once with TRL's head and once with the
-materialized one, alternating, each in a fresh trainer; the figure is the median wall time of a step after the
-first few. The same comparison for the head alone (forward + backward on a batch of the demo's shape) comes first.
+Both stages of the tiny recipes run a few steps, once with TRL's head and once with the materialized one,
+alternating, each in a fresh trainer; the figure is the median wall time of a step after the first few. SFT starts
+from the embedded model (size "base"); GRPO from `--grpo-model`, the demo's SFT model (an untrained model's
+completions all run to `max_completion_length` and score nothing, so its steps are mostly sampling). The same
+comparison for one forward and backward pass of the model on random tokens of a batch of the demo's shape (30
+and 36 tokens scored per row) comes first.
 
-    .venv/bin/python benchmarks/lm_head.py [--steps 40] [--repeats 2]
+    .venv/bin/python benchmarks/lm_head.py [--steps 40] [--repeats 2] [--grpo-model runs/demo/sft]
 """
 import argparse
+import contextlib
+import io
 import statistics
 import sys
 import tempfile
@@ -18,7 +22,7 @@ from types import SimpleNamespace
 
 
 def head_ms(model_dir, materialize, batch, length, labelled, temperature, repeats=20):
-    "Median ms of one forward + backward through the fused head on random tokens of the given shape."
+    "Median ms of one forward + backward of the model (through the fused head) on random tokens of that shape."
     import torch
     from transformers import AutoModelForCausalLM
     from trl.trainer.utils import add_fused_lm_head
@@ -54,7 +58,7 @@ def step_ms(stage, argv, recipe, materialize, skip=5):
     class Clock(TrainerCallback):
         def on_step_end(self, *args, **kwargs): ticks.append(time.perf_counter())
     trainer.add_callback(Clock())
-    trainer.train()
+    with contextlib.redirect_stdout(io.StringIO()): trainer.train()
     return statistics.median(1000 * (b - a) for a, b in zip(ticks[skip:], ticks[skip + 1:]))
 
 
@@ -62,6 +66,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--grpo-model", help="model GRPO starts from, e.g. a demo's sft/ folder (default: the untrained "
+                                         "embedded model)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     import datasets, torch, transformers
@@ -72,14 +78,14 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         model = str(build_tiny_model(Path(d) / "tiny-base-multiply-init", size="base"))
         print(f"{'':34} {'TRL tiled':>10} {'whole logits':>13} {'ratio':>6}")
-        for name, shape in (("head, SFT batch (32 x 56, 30 scored)", (32, 56, 30, 1.0)),
-                            ("head, GRPO batch (64 x 60, 36 scored)", (64, 60, 36, 1.0))):
+        for name, shape in (("fwd+bwd, SFT batch 32 x 56", (32, 56, 30, 1.0)),
+                            ("fwd+bwd, GRPO batch 64 x 60", (64, 60, 36, 1.0))):
             tiled, whole = head_ms(model, False, *shape), head_ms(model, True, *shape)
             print(f"{name:34} {tiled:8.1f} ms {whole:10.1f} ms {tiled / whole:5.2f}x", flush=True)
         common = ["--max_steps", str(args.steps), "--save_strategy", "no", "--logging_steps", str(args.steps),
                   "--disable_tqdm", "true", "--report_to", "none"]
         runs = {"SFT step (tiny/sft)": ("sft", ["--output_dir", f"{d}/sft", *common], "tiny/sft"),
-                "GRPO step (tiny/grpo)": ("grpo", ["--output_dir", f"{d}/grpo", "--model_name_or_path", model,
+                "GRPO step (tiny/grpo)": ("grpo", ["--output_dir", f"{d}/grpo", "--model_name_or_path", args.grpo_model or model,
                                                    "--log_completions", "false", *common], "tiny/grpo")}
         for name, (stage, argv, recipe) in runs.items():
             figures = {False: [], True: []}
@@ -89,6 +95,7 @@ def main():
             print(f"{name:34} {tiled:8.1f} ms {whole:10.1f} ms {tiled / whole:5.2f}x  "
                   f"(medians of {args.repeats} runs of {args.steps} steps, torch threads {torch.get_num_threads()})",
                   flush=True)
+        print(f"GRPO started from {args.grpo_model or 'the untrained embedded model'}")
 
 
 if __name__ == "__main__":

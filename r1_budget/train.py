@@ -99,23 +99,21 @@ class TrainingHealthCallback(TrainerCallback):
                               "check the data for empty completions, or use bf16 instead of fp16.")
             control.should_training_stop = True
         if self._streak("zero_std", logs.get("frac_reward_zero_std", 0) >= self.zero_std_frac):
-            self._warn("zero_std",
-                       f"for {self.patience} logs, {logs['frac_reward_zero_std']:.0%} of groups had identical rewards: "
-                                   "GRPO has no signal. Raise num_generations or temperature, train SFT longer (or on "
-                                   "an "
-                                   "easier task), and check the reward can parse the gold answers.")
+            self._warn("zero_std", f"for {self.patience} logs, {logs['frac_reward_zero_std']:.0%} of groups had "
+                                   "identical rewards: GRPO has no signal. Raise num_generations or temperature, "
+                                   "train SFT longer (or on an easier task), and check the reward can parse the gold "
+                                   "answers.")
         if self._streak("clipped", logs.get("completions/clipped_ratio", 0) >= self.clipped_frac):
-            self._warn("clipped",
-                       f"for {self.patience} logs, {logs['completions/clipped_ratio']:.0%} of completions hit "
-                                  "max_completion_length before ending: raise it, or set mask_truncated_completions.")
+            self._warn("clipped", f"for {self.patience} logs, {logs['completions/clipped_ratio']:.0%} of completions "
+                                  "hit max_completion_length before ending: raise it, or set "
+                                  "mask_truncated_completions.")
         for key, value in logs.items():
             if key.startswith("rewards/") and key.endswith("/std"):
                 name = key[len("rewards/"):-len("/std")]
                 if self._streak(f"const:{name}", value == 0):
-                    self._warn(f"const:{name}",
-                               f"reward '{name}' has been constant (mean {logs.get(f'rewards/{name}/mean')}) "
-                                                f"for {self.patience} logs: it adds nothing; check its inputs or drop "
-                                                "it.")
+                    self._warn(f"const:{name}", f"reward '{name}' has been constant (mean "
+                                                f"{logs.get(f'rewards/{name}/mean')}) for {self.patience} logs: it "
+                                                "adds nothing; check its inputs or drop it.")
         return control
 
 # %% ../nbs/04b_train.ipynb #c7be265c
