@@ -42,15 +42,15 @@ def build_grpo_trainer(cfg:StageConfig):
 
 
 # %% ../nbs/06_grpo.ipynb #5484d644
+def _final_reward(log:list[dict])->dict:
+    return {"final_mean_reward": next((r["reward"] for r in reversed(log) if "reward" in r), float("nan"))}
+
 def train_grpo(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)->Path:
     "Run the GRPO stage described by `cfg` (or parsed from `argv`/`recipe`); returns the output directory."
     cfg = cfg or parse_config("grpo", argv, recipe)
-    for note in cfg.notes: print(f"note: {note}")
     trainer, tokenizer, n_rows = build_grpo_trainer(cfg)
-    last_reward = lambda log: {"final_mean_reward": next((r["reward"] for r in reversed(log) if "reward" in r),
-                                                         float("nan"))}
-    return train_and_save(trainer, cfg, tokenizer, n_rows, last_reward,
-                          notes="Rewards: " + ", ".join(f"{n} × {w}" for n, w in cfg.rewards.rewards.items()))
+    rewards = ", ".join(f"{name} × {weight}" for name, weight in cfg.rewards.rewards.items())
+    return train_and_save(trainer, cfg, tokenizer, n_rows, _final_reward, notes=f"Rewards: {rewards}")
 
 
 # %% ../nbs/06_grpo.ipynb #91ed9ec1

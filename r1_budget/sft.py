@@ -28,10 +28,11 @@ def build_sft_trainer(cfg:StageConfig):
     return trainer, tokenizer, len(ds)
 
 # %% ../nbs/05_sft.ipynb #5aa2bab5
+def _final_loss(log:list[dict])->dict: return {"train_loss": log[-1].get("train_loss", float("nan"))}
+
 def train_sft(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)->Path:
     "Run the SFT stage described by `cfg` (or parsed from `argv`/`recipe`); returns the output directory."
     cfg = cfg or parse_config("sft", argv, recipe)
-    for note in cfg.notes: print(f"note: {note}")
     trainer, tokenizer, n_rows = build_sft_trainer(cfg)
-    return train_and_save(trainer, cfg, tokenizer, n_rows, lambda log: {"train_loss": log[-1].get("train_loss",
-                                                                                                  float("nan"))})
+    return train_and_save(trainer, cfg, tokenizer, n_rows, _final_loss)
+

@@ -208,6 +208,7 @@ def _resume_from(cfg:StageConfig)->str|None:
 # %% ../nbs/04b_train.ipynb #66c995bb
 def train_and_save(trainer, cfg:StageConfig, tokenizer, n_rows:int, metrics, notes:str|None=None)->Path:
     "Train `trainer`, then write the run files and the final model; `metrics(log_history)` fills the model card."
+    for note in cfg.notes: print(f"note: {note}")   # what parse_config changed or renamed, before the long part
     acc = trainer.accelerator
     how = f" (distributed: {acc.distributed_type.value})" if acc.num_processes > 1 else ""
     print(f"[rank {acc.process_index}/{acc.num_processes}] {cfg.stage}: {n_rows} problems, output in "
