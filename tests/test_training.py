@@ -285,3 +285,91 @@ def test_final_model_is_saved_through_the_trainer_on_every_rank(tmp_path):
     again, _ = load_model_and_tokenizer(out)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     assert "\n- sft\n" in (out / "README.md").read_text()                      # the card names the stage
+
+
+# --- the materialized LM head (train.materialize_lm_head): edge cases beside the chapter's equality check ---
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("head") / "tiny", size="tiny")
+
+
+def _fused(path, **config):
+    from transformers import AutoModelForCausalLM
+    from trl.trainer.utils import add_fused_lm_head
+    model = AutoModelForCausalLM.from_pretrained(path, **config)
+    add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
+    return model
+
+
+def _batch(model, rows=3, length=10, scored=4):
+    torch.manual_seed(1)
+    ids = torch.randint(0, model.config.vocab_size, (rows, length))
+    return ids, ids.masked_fill(torch.arange(length) < length - scored, -100)
+
+
+def test_materialized_head_hands_large_calls_to_trls_tiles(tiny_dir, monkeypatch):
+    import trl.trainer.utils as trl_utils
+    from types import SimpleNamespace
+    import r1_budget.train as train
+    tiled_calls = []
+    real = trl_utils._ChunkedLogProbFunction
+
+    class Spy:
+        @staticmethod
+        def apply(*args):
+            tiled_calls.append(args[0].shape[0])
+            return real.apply(*args)
+    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", Spy)
+    model = _fused(tiny_dir)
+    assert train.materialize_lm_head(SimpleNamespace(model=model))
+    ids, labels = _batch(model)
+    small = model(input_ids=ids, labels=labels, fused_lm_head=True)
+    assert tiled_calls == []                                        # 12 scored tokens: whole logits
+    monkeypatch.setattr(train, "MATERIALIZED_LOGITS_MAX", 11 * model.config.vocab_size)
+    large = model(input_ids=ids, labels=labels, fused_lm_head=True)
+    assert tiled_calls == [ids.shape[0] * (ids.shape[1] - 1)]       # over the limit: TRL's tiles, every position
+    assert torch.allclose(small.log_probs, large.log_probs, atol=1e-5) and torch.equal(small.is_top1, large.is_top1)
+
+
+def test_materialized_head_leaves_generation_and_plain_calls_alone(tiny_dir):
+    from types import SimpleNamespace
+    from r1_budget.train import materialize_lm_head
+    model, reference = _fused(tiny_dir), _fused(tiny_dir)
+    assert materialize_lm_head(SimpleNamespace(model=model))
+    ids, labels = _batch(model)
+    assert torch.equal(model(input_ids=ids).logits, reference(input_ids=ids).logits)
+    assert torch.allclose(model(input_ids=ids, labels=labels).loss, reference(input_ids=ids, labels=labels).loss)
+    greedy = dict(max_new_tokens=5, do_sample=False, pad_token_id=0)
+    assert torch.equal(model.generate(ids[:, :4], **greedy), reference.generate(ids[:, :4], **greedy))
+
+
+def test_materialized_head_trains_lora_adapters(tiny_dir):
+    from types import SimpleNamespace
+    from peft import LoraConfig, get_peft_model
+    from r1_budget.train import materialize_lm_head
+    from transformers import AutoModelForCausalLM
+    from trl.trainer.utils import add_fused_lm_head
+    base = AutoModelForCausalLM.from_pretrained(tiny_dir)
+    add_fused_lm_head(base, outputs=("log_probs", "entropy"))   # TRL patches the base model before wrapping
+    model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    assert materialize_lm_head(SimpleNamespace(model=model))
+    assert model.get_base_model().forward.materialized_lm_head
+    ids, labels = _batch(base)
+    model(input_ids=ids, labels=labels, fused_lm_head=True).loss.backward()
+    grads = [p.grad for n, p in model.named_parameters() if "lora_" in n]
+    assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize("case", ["not patched by TRL", "soft-capped logits", "not on a CPU"])
+def test_materialized_head_is_not_applied_where_it_would_differ(tiny_dir, case):
+    from types import SimpleNamespace
+    from transformers import AutoModelForCausalLM
+    from r1_budget.train import materialize_lm_head
+    if case == "not patched by TRL": model = AutoModelForCausalLM.from_pretrained(tiny_dir)
+    else: model = _fused(tiny_dir)
+    if case == "soft-capped logits": model.config.final_logit_softcapping = 30.0
+    if case == "not on a CPU": model.to("meta")
+    before = model.forward
+    assert materialize_lm_head(SimpleNamespace(model=model)) is False
+    assert model.forward == before
