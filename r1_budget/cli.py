@@ -285,7 +285,8 @@ def _run_launch(args)->int:
     print(json.dumps(result, indent=1, default=str))
     code = next(c for c in result["InputDataConfig"] if c["ChannelName"] == "code")
     code = code["DataSource"]["S3DataSource"]["S3Uri"]
-    print(f"dry run: nothing was sent; a launch would upload the source to {code}", file=sys.stderr)
+    print(f"dry run: nothing was sent; the job would be named {result['TrainingJobName']} (a launch draws its own token "
+          f"and time) and its source uploaded to {code}", file=sys.stderr)
     return 0
 
 # %% ../nbs/11_cli.ipynb #0882bcc9

@@ -4,17 +4,17 @@
 
 # %% ../nbs/09_sagemaker.ipynb #ae4cd397
 from __future__ import annotations
-import json, os, re, shutil, tempfile
+import json, os, re, secrets, shutil, string, tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PRICE_SOURCE', 'PRICES_USD_PER_HOUR', 'GPUS_PER_INSTANCE', 'BASE_NAME_MAX', 'ENTRY_SCRIPT', 'DEFAULT_IMAGE',
-           'instance_gpus', 'estimate_cost', 'LaunchError', 'check_job_request', 'project_dependencies', 'stage_source',
-           'SageMakerEnv', 'hub_login_from_secret', 'OfflineAWS', 'dry_run_session', 'LaunchPlan', 'plan_launch',
-           'launch_training_job', 'model_artifacts']
+__all__ = ['PRICE_SOURCE', 'PRICES_USD_PER_HOUR', 'GPUS_PER_INSTANCE', 'TOKEN_CHARS', 'BASE_NAME_MAX', 'ENTRY_SCRIPT',
+           'DEFAULT_IMAGE', 'instance_gpus', 'estimate_cost', 'LaunchError', 'check_job_request',
+           'project_dependencies', 'stage_source', 'SageMakerEnv', 'hub_login_from_secret', 'OfflineAWS',
+           'dry_run_session', 'LaunchPlan', 'plan_launch', 'launch_training_job', 'model_artifacts']
 
 # %% ../nbs/09_sagemaker.ipynb #b9aecb8f
 PRICE_SOURCE = ("on-demand SageMaker training rates, us-east-1, as listed on https://aws.amazon.com/sagemaker/pricing/ "
@@ -54,7 +54,8 @@ def estimate_cost(instance_type:str, count:int=1, hours:float=1.0, spot:bool=Fal
                 expected_usd=round(worst * (1 - spot_discount) if spot else worst, 2), worst_case_usd=round(worst, 2))
 
 # %% ../nbs/09_sagemaker.ipynb #12835fe0
-BASE_NAME_MAX = 63 - 15  # the SDK appends "-YYYYmmddHHMMSS"
+TOKEN_CHARS = 5   # a random token after the base name: launches within one second get different names
+BASE_NAME_MAX = 63 - 1 - TOKEN_CHARS - 15  # then the SDK appends "-YYYYmmddHHMMSS"
 _NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 _ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _SECRET_KEY_RE = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|KEY", re.I)
@@ -71,7 +72,8 @@ def check_job_request(base_name:str, hyperparameters:dict, environment:dict|None
     problems = []
     if len(base_name) > BASE_NAME_MAX:
         problems.append(f"job name {base_name!r} has {len(base_name)} characters; at most {BASE_NAME_MAX} "
-                        "(SageMaker allows 63 and the SDK appends a 15-character timestamp)")
+                        f"(SageMaker allows 63; a {TOKEN_CHARS}-character random token and the SDK's 15-character "
+                        "timestamp follow it)")
     if not _NAME_RE.match(base_name): problems.append(f"job name {base_name!r}: use letters, digits and hyphens, "
                                                       "starting with a letter or digit")
     if len(hyperparameters) > 100: problems.append(f"{len(hyperparameters)} hyperparameters; SageMaker allows at most "
@@ -268,7 +270,8 @@ class LaunchPlan:
     inputs:dict # channel -> S3 URI or local path
     cost:dict # `estimate_cost`'s answer
     hyperparameters:dict # what the container entry reads: stage, recipe, overrides
-    base_name:str # the job's base name (the SDK appends a timestamp)
+    base_name:str # the job's base name, as given or derived from stage and recipe
+    job_prefix:str # `base_name`, a hyphen and a random token: the SDK appends the timestamp that completes the name
     output_s3:str|None
     checkpoint_s3:str|None
     runtime_seconds:int # SageMaker's stopping condition
@@ -291,7 +294,7 @@ def plan_launch(
     checkpoint_s3:str|None=None, # where checkpoints sync (default: beside the output)
     hyperparameters:dict|None=None, # extra stage options, e.g. {"max_steps": 500}
     environment:dict|None=None, # environment variables of the job (no secrets)
-    job_name:str|None=None, # base name (the SDK appends a timestamp)
+    job_name:str|None=None, # base name (a random token and the SDK's timestamp follow it)
     force:bool=False, # plan even if the worst case exceeds budget_usd
     prices:dict|None=None, # hourly prices, when PRICES_USD_PER_HOUR lacks yours
 )->LaunchPlan:
@@ -318,11 +321,12 @@ def plan_launch(
     slug = re.sub(r'[^a-zA-Z0-9]+', '-', name if shipped else Path(name).stem)
     base_name = job_name or f"r1-budget-{stage}-{slug}"[:BASE_NAME_MAX].strip("-")
     check_job_request(base_name, hps, environment, role)
+    token = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(TOKEN_CHARS))
     if output_s3: output_s3 = _s3_uri(output_s3, "output_s3")
     if checkpoint_s3: checkpoint_s3 = _s3_uri(checkpoint_s3, "checkpoint_s3")
     gpus = instance_gpus(instance_type) if instance_type in (prices or PRICES_USD_PER_HOUR) else 1
     return LaunchPlan(stage, role, instance_type, instance_count, spot, recipe_file, shipped, inputs, cost, hps,
-                      base_name, output_s3, checkpoint_s3, int(max_runtime_hours * 3600), gpus, dict(environment or {}))
+                      base_name, f"{base_name}-{token}", output_s3, checkpoint_s3, int(max_runtime_hours * 3600), gpus, dict(environment or {}))
 
 # %% ../nbs/09_sagemaker.ipynb #7ba9c298
 def launch_training_job(
@@ -368,7 +372,7 @@ def launch_training_job(
     if not plan.shipped: shutil.copy2(plan.recipe_file, source_dir / plan.recipe_file.name)
     runtime = plan.runtime_seconds
     trainer = ModelTrainer(
-        sagemaker_session=session, role=plan.role, base_job_name=plan.base_name, training_image=image_uri,
+        sagemaker_session=session, role=plan.role, base_job_name=plan.job_prefix, training_image=image_uri,
         source_code=SourceCode(source_dir=str(source_dir), requirements="requirements.txt", entry_script="sm_entry.py"),
         compute=Compute(instance_type=plan.instance_type, instance_count=plan.instance_count,
                         volume_size_in_gb=volume_gb,

@@ -24,15 +24,16 @@ from r1_budget.rewards import accuracy_reward, answers_match, final_answer, norm
 
 
 def math_verify_verdict(gold: str, answer: str):
-    """math-verify alone: `parse` + `verify`, default settings, no time bound; `None` when it takes over a second.
+    """math-verify alone: `parse` + `verify`, default settings, no time bound; `None` when it takes over a CPU second
+    (CPU time of this process, so a busy machine does not change which pairs are decided).
 
     Strings go to `parse` inside `$…$` unless they already mark their math (`$`, `\\boxed`), as its docs ask."""
     from math_verify import parse, verify
     wrap = lambda s: s if re.search(r"(?<!\\)\$|\\boxed", s) else f"${s}$"
-    start = time.perf_counter()
+    start = time.process_time()
     g, a = parse(wrap(gold), parsing_timeout=None), parse(wrap(answer), parsing_timeout=None)
     verdict = bool(verify(g, a, timeout_seconds=None))
-    return verdict if time.perf_counter() - start < 1.0 else None
+    return verdict if time.process_time() - start < 1.0 else None
 
 
 def ours(gold: str, answer: str) -> bool:
@@ -170,8 +171,8 @@ def test_same_verdicts_idle_and_with_both_cores_saturated():
     assert idle["rewards"] == loaded["rewards"]
     assert idle["timeouts"] == loaded["timeouts"] == 0
     assert sum(idle["rewards"]) > 5
-    # the batch is in the regime that broke the first version: a 50 ms wall-time bound would have cut comparisons
-    assert loaded["slowest_s"] > 0.05 and idle["slowest_s"] > 0.05
+    # Its slowest comparisons take over 50 ms here (the regime where a wall-time bound broke the first version); not
+    # asserted, since a faster CPU is no defect. The budget is CPU time, which other processes do not consume.
 
 
 # ---- reward hacking -----------------------------------------------------------------------------------------------------

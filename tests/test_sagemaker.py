@@ -23,6 +23,22 @@ ROLE = "arn:aws:iam::123456789012:role/r1-budget-test"
 BUCKET = "r1-budget-test-bucket"
 
 
+NAME = r"r1-budget-{stage}-qwen2-5-0-5b-instruct-{stage}-[a-z0-9]{{5}}-\d{{14}}"   # base, random token, SDK's time
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    "Every launch in these tests happens in the same second: the SDK's timestamp never tells two launches apart."
+    import datetime as dt
+    import sagemaker.train.utils as sdk_utils
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None): return cls(2026, 12, 1, 17, 47, 55, tzinfo=tz)
+    monkeypatch.setattr(sdk_utils, "datetime", Frozen)
+    return Frozen
+
+
 @pytest.fixture
 def aws(monkeypatch, tmp_path):
     "Moto in process, placeholder credentials, SDK telemetry and role validation off; records every API call."
@@ -56,7 +72,7 @@ def _launch(aws, stage="sft", **kw):
 
 def test_sft_job_is_created_as_asked(aws):
     name = _launch(aws, "sft")
-    assert re.fullmatch(r"r1-budget-sft-qwen2-5-0-5b-instruct-sft-\d{14}", name) and len(name) <= 63
+    assert re.fullmatch(NAME.format(stage="sft"), name) and len(name) <= 63 and name.endswith("-20261201174755")
     job = aws.sm.describe_training_job(TrainingJobName=name)
     assert job["ResourceConfig"]["InstanceType"] == "ml.g5.2xlarge" and job["ResourceConfig"]["InstanceCount"] == 1
     assert job["EnableManagedSpotTraining"] is True
@@ -143,7 +159,7 @@ def test_a_local_data_path_is_uploaded_first(aws, tmp_path):
     (dict(hyperparameters={"note": "AKIA" + "A" * 16}), "looks like an AWS access key id"),
     (dict(hyperparameters={f"k{i}": i for i in range(100)}), "102 hyperparameters; SageMaker allows at most 100"),
     (dict(hyperparameters={"system_prompt": "x" * 2600}), "has 2600 characters; at most 2500"),
-    (dict(job_name="r1-budget-" + "x" * 40), "at most 48"),
+    (dict(job_name="r1-budget-" + "x" * 33), "has 43 characters; at most 42"),
     (dict(inputs={"eval": "s3://b/x"}), "unknown input channel(s) ['eval']"),
     (dict(output_s3="my-bucket/out"), "output_s3 must be an s3:// URI"),
     (dict(instance_type="ml.t3.medium"), "no price for 'ml.t3.medium'"),
@@ -159,6 +175,19 @@ def test_grpo_without_the_sft_model_is_refused(aws):
     with pytest.raises(LaunchError, match="GRPO starts from the SFT model"):
         _launch(aws, "grpo", inputs={})
     assert aws.calls == []
+
+
+def test_two_launches_in_the_same_second_create_two_jobs(aws):
+    first, second = _launch(aws, "sft"), _launch(aws, "sft")
+    assert first != second and first[-14:] == second[-14:]      # the same second, told apart by the token
+    for name in (first, second): assert re.fullmatch(NAME.format(stage="sft"), name)
+    assert [c["TrainingJobName"] for c in aws.creates] == [first, second]
+    for name in (first, second): assert aws.sm.describe_training_job(TrainingJobName=name)["TrainingJobName"] == name
+
+
+def test_the_longest_base_name_makes_a_63_character_job_name(aws):
+    name = _launch(aws, "sft", job_name="r1-budget-" + "x" * 32)
+    assert len(name) == 63 and aws.sm.describe_training_job(TrainingJobName=name)["TrainingJobName"] == name
 
 
 def test_force_launches_over_budget(aws):
@@ -180,10 +209,12 @@ def test_cli_launch_dry_run_prints_cost_then_request(aws, capsys, monkeypatch):
     monkeypatch.setattr(sm, "launch_training_job", lambda *a, **kw: real(*a, **{**kw, "session": aws.session}))
     status = cli.main(["launch", "sft", "--recipe", "tiny/sft", "--role", ROLE, "--instance", "ml.g5.xlarge", "--max-hours", "1",
                        "--budget", "5", "--output-s3", f"s3://{BUCKET}/o", "--hp", "max_steps=50", "--dry-run"])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert status == 0 and out.startswith("cost: expected $0.42, worst case $1.41")
     req = json.loads(out.split("\n", 2)[2])   # after the cost and prices lines
     assert req["HyperParameters"] == {"stage": "sft", "recipe": "tiny/sft", "max_steps": "50"}
+    assert re.fullmatch(r"r1-budget-sft-tiny-sft-[a-z0-9]{5}-20261201174755", req["TrainingJobName"])
+    assert f"dry run: nothing was sent; the job would be named {req['TrainingJobName']}" in err
     assert "CreateTrainingJob" not in aws.calls
 
 
@@ -379,12 +410,18 @@ def test_dry_run_refuses_what_it_cannot_answer_offline(no_aws, monkeypatch):
 
 
 def test_dry_run_request_is_what_a_launch_sends(aws):
-    "The offline request and the one a real launch sends (to moto) agree on everything but the job's name and time."
+    "The offline request and the one a real launch sends (to moto) agree on everything but the job's name."
     dry = _launch(aws, "grpo", dry_run=True)
     name = _launch(aws, "grpo")
     [sent] = aws.creates
-    stamp = lambda v: re.sub(r"-\d{14}", "-STAMP", json.dumps(v, sort_keys=True, default=str))
+    assert sent["TrainingJobName"] == name
+    for n in (name, dry["TrainingJobName"]): assert re.fullmatch(NAME.format(stage="grpo"), n)
+
+    def named(request):   # the request with its job name (and the prefix before the SDK's time, in S3 keys) replaced
+        text, job = json.dumps(request, sort_keys=True, default=str), request["TrainingJobName"]
+        return text.replace(job, "JOB").replace(job[:-15], "PREFIX")
+    dry, sent = json.loads(named(dry)), json.loads(named(sent))
     for key in ("AlgorithmSpecification", "HyperParameters", "ResourceConfig", "RoleArn", "StoppingCondition",
-                "OutputDataConfig", "CheckpointConfig", "EnableManagedSpotTraining", "InputDataConfig"):
-        assert stamp(dry.get(key)) == stamp(sent.get(key)), key
-    assert name != dry["TrainingJobName"] and set(dry) == set(sent)
+                "OutputDataConfig", "CheckpointConfig", "EnableManagedSpotTraining", "InputDataConfig", "TrainingJobName"):
+        assert dry.get(key) == sent.get(key), key
+    assert set(dry) == set(sent)
