@@ -28,7 +28,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="the tests' shorter schedule")
     ap.add_argument("--assets", action="store_true", help="copy the summary and plot into assets/ for the README")
     args = ap.parse_args()
-    from r1_budget.pipeline import TARGETS, run_sweep
+    from r1_budget.pipeline import run_sweep
+    from r1_budget.report import TARGETS
 
     command = f"python benchmarks/demo_seeds.py --seeds {args.seeds}" + (" --quick" if args.quick else "")
     sweep = run_sweep(args.out, seeds=args.seeds, quick=args.quick, command=command)

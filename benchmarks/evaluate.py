@@ -1,6 +1,6 @@
 """Evaluation throughput: batched greedy generation (r1_budget.evaluate) against a one-by-one `generate` loop.
 
-The seed evaluated by calling `model.generate` on one prompt at a time. This scores the same 200 synthetic problems
+The original project evaluated by calling `model.generate` on one prompt at a time. This scores the same 200 synthetic problems
 both ways with the embedded tiny model (size "base", fixed length: 40 new tokens each), checks both produce the same
 completions, and prints completions per second side by side with the ratio.
 

@@ -1,4 +1,4 @@
-"""LM head on a CPU: TRL's tiled (fused) head against `materialize_lm_head`'s whole logits, per training step.
+"""LM head on a CPU: TRL's tiled (fused) head against `cpu_lm_head.materialize_lm_head`'s whole logits, per step.
 
 Both stages of the tiny recipes run a few steps, once with TRL's head and once with the materialized one,
 alternating, each in a fresh trainer; the figure is the median wall time of a step after the first few. SFT starts
@@ -26,7 +26,7 @@ def head_ms(model_dir, materialize, batch, length, labelled, temperature, repeat
     import torch
     from transformers import AutoModelForCausalLM
     from trl.trainer.utils import add_fused_lm_head
-    from r1_budget.train import materialize_lm_head
+    from r1_budget.cpu_lm_head import materialize_lm_head
     m = AutoModelForCausalLM.from_pretrained(model_dir)
     add_fused_lm_head(m, temperature=temperature, outputs=("log_probs", "entropy", "is_top1"))
     if materialize: assert materialize_lm_head(SimpleNamespace(model=m, temperature=temperature))
@@ -41,19 +41,13 @@ def head_ms(model_dir, materialize, batch, length, labelled, temperature, repeat
     return statistics.median(times[3:])
 
 
-def step_ms(stage, argv, recipe, materialize, skip=5):
-    "Median ms of a training step of `stage` built from `argv` + `recipe`, with or without the materialized head."
+def step_ms(stage, overrides, recipe, materialize, skip=5):
+    "Median ms of a training step of `stage` built from `recipe` + `overrides`, with or without the materialized head."
     import r1_budget.grpo as grpo, r1_budget.sft as sft
     from transformers import TrainerCallback
-    from r1_budget.config import parse_config, recipe_path
-    module = sft if stage == "sft" else grpo
-    original = module.materialize_lm_head
-    module.materialize_lm_head = original if materialize else (lambda trainer: False)
-    try:
-        cfg = parse_config(stage, argv, recipe_path(recipe))
-        trainer = (sft.build_sft_trainer if stage == "sft" else grpo.build_grpo_trainer)(cfg)[0]
-    finally:
-        module.materialize_lm_head = original
+    from r1_budget.config import load_stage_config
+    cfg = load_stage_config(stage, recipe, {**overrides, "materialize_lm_head": materialize})
+    trainer = (sft.build_sft_trainer if stage == "sft" else grpo.build_grpo_trainer)(cfg)[0]
     ticks = []
     class Clock(TrainerCallback):
         def on_step_end(self, *args, **kwargs): ticks.append(time.perf_counter())
@@ -73,8 +67,8 @@ def main():
     import datasets, torch, transformers
     datasets.disable_progress_bars(); transformers.utils.logging.disable_progress_bar()
     from r1_budget.models import build_tiny_model
-    from r1_budget.pipeline import _machine_line, _machine
-    print(_machine_line(_machine()))
+    from r1_budget.report import machine_line, machine_record
+    print(machine_line(machine_record()))
     with tempfile.TemporaryDirectory() as d:
         model = str(build_tiny_model(Path(d) / "tiny-base-multiply-init", size="base"))
         print(f"{'':34} {'TRL tiled':>10} {'whole logits':>13} {'ratio':>6}")
@@ -82,15 +76,16 @@ def main():
                             ("fwd+bwd, GRPO batch 64 x 60", (64, 60, 36, 1.0))):
             tiled, whole = head_ms(model, False, *shape), head_ms(model, True, *shape)
             print(f"{name:34} {tiled:8.1f} ms {whole:10.1f} ms {tiled / whole:5.2f}x", flush=True)
-        common = ["--max_steps", str(args.steps), "--save_strategy", "no", "--logging_steps", str(args.steps),
-                  "--disable_tqdm", "true", "--report_to", "none"]
-        runs = {"SFT step (tiny/sft)": ("sft", ["--output_dir", f"{d}/sft", *common], "tiny/sft"),
-                "GRPO step (tiny/grpo)": ("grpo", ["--output_dir", f"{d}/grpo", "--model_name_or_path", args.grpo_model or model,
-                                                   "--log_completions", "false", *common], "tiny/grpo")}
-        for name, (stage, argv, recipe) in runs.items():
+        common = dict(max_steps=args.steps, save_strategy="no", logging_steps=args.steps, disable_tqdm=True,
+                      report_to="none")
+        runs = {"SFT step (tiny/sft)": ("sft", dict(output_dir=f"{d}/sft", **common), "tiny/sft"),
+                "GRPO step (tiny/grpo)": ("grpo", dict(output_dir=f"{d}/grpo", model_name_or_path=args.grpo_model or model,
+                                                       log_completions=False, **common), "tiny/grpo")}
+        for name, (stage, overrides, recipe) in runs.items():
             figures = {False: [], True: []}
             for _ in range(args.repeats):
-                for materialize in (False, True): figures[materialize].append(step_ms(stage, argv, recipe, materialize))
+                for materialize in (False, True):
+                    figures[materialize].append(step_ms(stage, overrides, recipe, materialize))
             tiled, whole = (statistics.median(figures[k]) for k in (False, True))
             print(f"{name:34} {tiled:8.1f} ms {whole:10.1f} ms {tiled / whole:5.2f}x  "
                   f"(medians of {args.repeats} runs of {args.steps} steps, torch threads {torch.get_num_threads()})",

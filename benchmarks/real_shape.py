@@ -78,7 +78,8 @@ def run_one(recipe: str, model: Path, data_dir: Path, steps: int, out: Path, vll
     else:
         from r1_budget.grpo import train_grpo as train
     start = time.perf_counter()
-    run = train(argv=argv, recipe=recipe_path(name))
+    from r1_budget.cli import stage_config_from_args
+    run = train(stage_config_from_args("sft" if recipe == "sft" else "grpo", ["--recipe", name, *argv]))
     wall = time.perf_counter() - start
     log = json.loads((run / "trainer_state.json").read_text())["log_history"]
     step_logs = [e for e in log if "loss" in e]

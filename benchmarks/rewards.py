@@ -2,7 +2,7 @@
 
 Scores 2,048 GSM8K-style completions (right, wrong and malformed; 100-600 tokens) with
   - r1_budget's accuracy reward,
-  - the seed's five weighted rewards (r1_budget), and
+  - the original project's five weighted rewards (r1_budget), and
   - TRL's `trl.rewards.accuracy_reward` (math-verify on every completion),
 and prints completions per second side by side with the ratios. Targets: our accuracy reward at least 10x TRL's,
 and the whole five-reward set faster than TRL's accuracy reward alone. Then times the slowest single completion
@@ -72,15 +72,15 @@ def main():
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     from trl.rewards import accuracy_reward as trl_accuracy
-    from r1_budget.rewards import (SEED_REWARD_WEIGHTS, accuracy_reward, combine_rewards, REWARD_FUNCS,
-                                   _warm_up, timeout_count)
+    from r1_budget.reasoning_on_a_budget import ORIGINAL_REWARD_WEIGHTS, combine_rewards
+    from r1_budget.rewards import accuracy_reward, REWARD_FUNCS, _warm_up, timeout_count
 
     completions, solutions = make_batch(args.n, args.seed)
     _warm_up(); trl_accuracy(completions[:2], solutions[:2])      # imports and sympy caches, for both sides
-    seed_five = combine_rewards(SEED_REWARD_WEIGHTS)
+    original_five = combine_rewards(ORIGINAL_REWARD_WEIGHTS)
 
     ours, ours_out = rate(accuracy_reward, completions, solutions, repeat=3)
-    five, _ = rate(seed_five, completions, solutions, repeat=3)
+    five, _ = rate(original_five, completions, solutions, repeat=3)
     trl, trl_out = rate(trl_accuracy, completions, solutions)
     agree = sum((a == 1.0) == (t == 1.0) for a, t in zip(ours_out, trl_out)) / len(ours_out)
 
@@ -88,7 +88,7 @@ def main():
     print(f"{'':34}{'completions/s':>15}{'vs TRL accuracy':>18}")
     print(f"{'TRL accuracy_reward':34}{trl:15,.0f}{1.0:17.1f}x")
     print(f"{'r1_budget accuracy':34}{ours:15,.0f}{ours / trl:17.1f}x   (target >= 10x)")
-    print(f"{'r1_budget seed five, combined':34}{five:15,.0f}{five / trl:17.1f}x   (target > 1x)")
+    print(f"{'the original five, combined':34}{five:15,.0f}{five / trl:17.1f}x   (target > 1x)")
     print(f"verdicts agreeing with TRL's: {agree:.1%}")
 
     latex, latex_golds = make_latex_batch(args.n_latex, args.seed)

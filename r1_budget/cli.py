@@ -10,7 +10,7 @@ from pathlib import Path
 import r1_budget
 
 # %% auto #0
-__all__ = ['STAGES', 'run_stage', 'container_main', 'build_parser', 'main']
+__all__ = ['STAGES', 'stage_config_from_args', 'run_stage', 'container_main', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #084250e0
 def _key_values(items:list[str], option:str, example:str)->dict:
@@ -99,27 +99,59 @@ STAGES = {"sft": "supervised fine-tuning on R1-formatted completions (TRL SFTTra
 def _stage_help(stage:str)->str:
     from trl import TrlParser
     from r1_budget.config import stage_dataclasses
-    head = (f"usage: r1-budget {stage} [--recipe NAME | --config RECIPE.yaml] [--OPTION VALUE ...]"
-            f"\n\n{STAGES[stage]}.\n"
-            "Options override the recipe; the seed's flags (--use_lora, --training_args JSON, --grpo_config JSON, "
-            "--reward_weights JSON, --config_json JSON, ...) are accepted.\n\n")
+    from r1_budget.reasoning_on_a_budget import FLAGS_HELP
+    head = (f"usage: r1-budget {stage} [--recipe NAME | --recipe RECIPE.yaml] [--OPTION VALUE ...]"
+            f"\n\n{STAGES[stage]}.\nOptions override the recipe; {FLAGS_HELP}.\n\n")
     return head + TrlParser(stage_dataclasses(stage), prog=f"r1-budget {stage}").format_help()
 
+def _typed_options(stage:str, argv:list[str])->dict:
+    "The options set by flags in `argv`, each converted by its field's type (TRL's parser), and nothing else."
+    from trl import TrlParser
+    from r1_budget.config import check_option_names, stage_dataclasses
+    parser = TrlParser(stage_dataclasses(stage), prog=f"r1-budget {stage}")
+    names = [a[2:].split("=", 1)[0] for a in argv if a.startswith("--")]
+    bools = {a.dest for a in parser._actions if a.option_strings and a.option_strings[0].startswith("--no_")}
+    check_option_names(stage, [n[3:] if n.startswith("no_") and n[3:] in bools else n for n in names],
+                       "the command line")
+    for action in parser._actions: action.default = argparse.SUPPRESS   # only what the command line sets
+    options, rest = parser.parse_known_args(argv)
+    if rest: raise ValueError(f"cannot read {rest} on the command line: options are --NAME VALUE or --NAME=VALUE")
+    return vars(options)
+
+# %% ../nbs/11_cli.ipynb #0af66472
+def stage_config_from_args(stage:str, argv:list[str], sagemaker=None):
+    "The configuration `r1-budget STAGE ARGV` describes (inside a SageMaker job, `sagemaker` adds its paths)."
+    from r1_budget.config import load_stage_config, read_recipe
+    from r1_budget.reasoning_on_a_budget import JSON_FLAGS, RENAMED, json_flag, translate_config
+    recipe, original, rest, notes, i = None, {}, [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        key, eq, val = a[2:].partition("=") if a.startswith("--") else ("", "", "")
+        if (key in ("recipe", "config") or key in JSON_FLAGS) and not eq:
+            if i + 1 >= len(argv): raise ValueError(f"--{key} needs a value" + (", e.g. tiny/sft" if key == "recipe"
+                                                                                 else ""))
+            val, i = argv[i + 1], i + 1
+        if key in ("recipe", "config"): recipe = val
+        elif key in JSON_FLAGS: original.update(json_flag(key, val))
+        elif key in RENAMED:
+            notes.append(f"--{key} is now --{RENAMED[key]}")
+            rest.append(f"--{RENAMED[key]}" + (f"={val}" if eq else ""))
+        else: rest.append(a)
+        i += 1
+    options, notes = translate_config({**read_recipe(recipe), **original}, notes)
+    overrides = _typed_options(stage, rest)
+    if sagemaker is not None: overrides = sagemaker.stage_overrides(overrides)
+    return load_stage_config(stage, options, overrides, notes)
+
+# %% ../nbs/11_cli.ipynb #e6bb461e
 def run_stage(stage:str, argv:list[str])->int:
-    "Parse `argv` for `stage` and train; returns the exit status."
-    from r1_budget.config import parse_config, recipe_path
+    "Read `argv` for `stage` and train; returns the exit status."
     from r1_budget.sagemaker import SageMakerEnv
     if "-h" in argv or "--help" in argv:
         print(_stage_help(stage)); return 0
-    argv = list(argv)
-    if "--recipe" in argv:
-        i = argv.index("--recipe")
-        if i + 1 >= len(argv): raise ValueError("--recipe needs a name, e.g. tiny/sft")
-        argv[i:i + 2] = ["--config", str(recipe_path(argv[i + 1]))]
     sm = SageMakerEnv.detect()   # inside a SageMaker training job: channels in, checkpoints and model out
     try:
-        if sm: argv = sm.stage_argv(argv)
-        cfg = parse_config(stage, argv)
+        cfg = stage_config_from_args(stage, list(argv), sm)
         if stage == "sft":
             from r1_budget.sft import train_sft
             out = train_sft(cfg)
@@ -166,8 +198,11 @@ def _eval_dataset(args):
     from r1_budget.data import SYSTEM_PROMPT, prepare_dataset
     system_prompt = None if args.no_system_prompt else SYSTEM_PROMPT
     if args.recipe:
-        from r1_budget.config import parse_config, recipe_path, stage_dataset
-        return stage_dataset(parse_config("sft", ["--config", str(recipe_path(args.recipe))]).data, "heldout")
+        from r1_budget.config import load_stage_config
+        from r1_budget.train import stage_datasets
+        parts = stage_datasets(load_stage_config("sft", args.recipe).data)
+        if "heldout" not in parts: raise ValueError(f"--recipe {args.recipe} holds out no problems (no heldout_size)")
+        return parts["heldout"]
     if args.task:
         from r1_budget.tasks import make_synthetic_dataset
         return make_synthetic_dataset(args.task, args.n, args.seed, args.difficulty, system_prompt=system_prompt)
@@ -214,22 +249,23 @@ def _add_demo_parser(sub):
     p.add_argument("--quick", action="store_true", help="the tests' shorter schedule: 100 GRPO steps, not 180")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--sft-arg", action="append", default=[], metavar="FLAG=VALUE",
-                   help="extra r1-budget sft flag, e.g. --sft-arg num_train_epochs=3 (repeatable)")
-    p.add_argument("--grpo-arg", action="append", default=[], metavar="FLAG=VALUE",
-                   help="extra r1-budget grpo flag, e.g. --grpo-arg max_steps=200 (repeatable)")
+    p.add_argument("--sft-arg", action="append", default=[], metavar="OPTION=VALUE",
+                   help="an SFT option over the recipe's, e.g. --sft-arg num_train_epochs=3 (repeatable)")
+    p.add_argument("--grpo-arg", action="append", default=[], metavar="OPTION=VALUE",
+                   help="a GRPO option over the recipe's, e.g. --grpo-arg max_steps=200 (repeatable)")
     p.set_defaults(run=_run_demo)
 
-def _flag_pairs(items:list[str], option:str)->list[str]:
-    pairs = _key_values(items, option, "FLAG=VALUE, e.g. max_steps=200")
-    return [x for key, value in pairs.items() for x in (f"--{key.removeprefix('--')}", value)]
+def _overrides(items:list[str], option:str)->dict:
+    "The `OPTION=VALUE` items of `--sft-arg`/`--grpo-arg` as overrides (values as text: the option's type converts)."
+    return _key_values([i.removeprefix("--") for i in items], option, "OPTION=VALUE, e.g. max_steps=200")
 
 def _run_demo(args)->int:
     import shlex
     from r1_budget.pipeline import run_demo, run_sweep
     command = shlex.join(["r1-budget", *sys.argv[1:]]) if sys.argv[1:2] == ["demo"] else None
     common = dict(task=args.task, quick=args.quick, overwrite=args.overwrite, progress=not args.quiet, command=command,
-                  sft_args=_flag_pairs(args.sft_arg, "--sft-arg"), grpo_args=_flag_pairs(args.grpo_arg, "--grpo-arg"))
+                  sft_overrides=_overrides(args.sft_arg, "--sft-arg"),
+                  grpo_overrides=_overrides(args.grpo_arg, "--grpo-arg"))
     if args.seeds is None: run_demo(args.out, seed=args.seed, **common)
     else: run_sweep(args.out, seeds=args.seeds, **common)
     return 0
@@ -285,8 +321,8 @@ def _run_launch(args)->int:
     print(json.dumps(result, indent=1, default=str))
     code = next(c for c in result["InputDataConfig"] if c["ChannelName"] == "code")
     code = code["DataSource"]["S3DataSource"]["S3Uri"]
-    print(f"dry run: nothing was sent; the job would be named {result['TrainingJobName']} (a launch draws its own token "
-          f"and time) and its source uploaded to {code}", file=sys.stderr)
+    print(f"dry run: nothing was sent; the job would be named {result['TrainingJobName']} (a launch draws its own "
+          f"token and time) and its source uploaded to {code}", file=sys.stderr)
     return 0
 
 # %% ../nbs/11_cli.ipynb #0882bcc9

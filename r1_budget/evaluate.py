@@ -15,8 +15,8 @@ from .tasks import check_countdown
 
 # %% auto #0
 __all__ = ['MODES', 'BACKENDS', 'TABLE_METRICS', 'score_completion', 'binomial_stderr', 'pass_at_k', 'generate_completions',
-           'vllm_available', 'generate_with_vllm', 'score_samples', 'summarize_samples', 'evaluate', 'comparison_table',
-           'comparison_markdown', 'compare_stages']
+           'vllm_available', 'generate_with_vllm', 'score_samples', 'summarize_samples', 'evaluate', 'compare_metric',
+           'comparison_table', 'markdown_table', 'comparison_markdown', 'compare_stages']
 
 # %% ../nbs/07_evaluate.ipynb #83f0d5bc
 def score_completion(completion:str, row:dict)->dict:
@@ -116,19 +116,24 @@ def _mean_stderr(xs:list[float])->tuple[float, float]:
     m = sum(xs) / len(xs)
     return m, math.sqrt(sum((x - m) ** 2 for x in xs) / max(len(xs) - 1, 1) / len(xs))
 
-def score_samples(rows:list[dict], generations:list[list[dict]])->list[dict]:
-    "One record per generated sample: its problem, completion, token count, truncation and scores."
+def score_samples(rows:list[dict], generations:list[list[dict]], traits:dict|None=None)->list[dict]:
+    "One record per generated sample: its problem, completion, token count, truncation, scores and `traits`."
     return [dict(index=i, sample=s, prompt=row["prompt"], gold=row["solution"], completion=g["text"],
-                 tokens=g["tokens"], truncated=g["truncated"], **score_completion(g["text"], row))
+                 tokens=g["tokens"], truncated=g["truncated"], **score_completion(g["text"], row),
+                 **{name: bool(has(g["text"])) for name, has in (traits or {}).items()})
             for i, (row, outs) in enumerate(zip(rows, generations)) for s, g in enumerate(outs)]
 
 # %% ../nbs/07_evaluate.ipynb #b97405ee
-def summarize_samples(samples:list[dict], n:int, mode:str="greedy", k:int=1, max_new_tokens:int|None=None)->dict:
-    "The metrics of `n` problems' scored samples: rates with standard errors, mean length, pass@k when sampled."
+def summarize_samples(samples:list[dict], n:int, mode:str="greedy", k:int=1, max_new_tokens:int|None=None,
+                      traits:tuple=())->dict:
+    "The metrics of `n` problems' scored samples: rates with standard errors, mean length, traits, pass@k if sampled."
     metrics = dict(mode=mode, n=n, samples=len(samples), max_new_tokens=max_new_tokens)
     for key, name in (("strict", "strict_accuracy"), ("lenient", "lenient_accuracy"), ("format", "format_rate"),
-                      ("truncated", "truncation_rate")):
+                      ("truncated", "truncation_rate"), *((t, f"{t}_rate") for t in traits)):
         metrics[name], metrics[f"{name}_stderr"] = _summary(samples, key)
+    for t in traits:
+        for how, part in (("with", [s for s in samples if s[t]]), ("without", [s for s in samples if not s[t]])):
+            metrics[f"strict_accuracy_{how}_{t}"] = _summary(part, "strict")[0] if part else float("nan")
     metrics["mean_completion_tokens"], metrics["mean_completion_tokens_stderr"] = _mean_stderr([s["tokens"]
                                                                                                 for s in samples])
     if mode == "sampled":
@@ -175,6 +180,7 @@ def evaluate(
     tokenizer=None, # needed when passing a model object
     progress:bool=True, # show a progress bar
     backend:str="transformers", # "transformers", "vllm" (needs vLLM and a GPU, and a path), or "auto"
+    traits:dict|None=None, # {name: function(completion text) -> bool}, recorded per sample and summarised
 )->dict:
     "Accuracy (strict, lenient), format rate, length and truncation on `dataset`, each with its standard error."
     if mode not in MODES: raise ValueError(f"unknown mode '{mode}'; valid: {MODES}")
@@ -189,12 +195,19 @@ def evaluate(
     prompts = [r["prompt"] for r in rows]
     if backend == "vllm": gens = generate_with_vllm(str(model), tokenizer, prompts, seed=seed, **gen_kw)
     else: gens = generate_completions(model, tokenizer, prompts, batch_size, progress=progress, **gen_kw)
-    samples = score_samples(rows, gens)
-    metrics = summarize_samples(samples, len(rows), mode, k, max_new_tokens)
+    samples = score_samples(rows, gens, traits)
+    metrics = summarize_samples(samples, len(rows), mode, k, max_new_tokens, tuple(traits or ()))
     if out_dir is not None: _write_evaluation(out_dir, metrics, samples)
     return metrics
 
-# %% ../nbs/07_evaluate.ipynb #04b61d6a
+# %% ../nbs/07_evaluate.ipynb #4b973832
+def compare_metric(before:dict, after:dict, key:str="strict_accuracy")->tuple[float, float, bool]:
+    "The change in `key` from `before` to `after`, its standard error, and whether it exceeds two standard errors."
+    diff = after[key] - before[key]
+    se = math.hypot(after[f"{key}_stderr"], before[f"{key}_stderr"])
+    return diff, se, abs(diff) > 2 * se
+
+# %% ../nbs/07_evaluate.ipynb #14ec62a9
 TABLE_METRICS = ("strict_accuracy", "lenient_accuracy", "format_rate", "mean_completion_tokens", "truncation_rate")
 
 def comparison_table(results:dict, metrics:tuple=TABLE_METRICS):
@@ -205,17 +218,22 @@ def comparison_table(results:dict, metrics:tuple=TABLE_METRICS):
         row = {"stage": stage, "n": m["n"]}
         for key in metrics:
             row[key], row[f"{key}_stderr"] = m[key], m[f"{key}_stderr"]
-            if prev is not None:
-                diff = m[key] - prev[key]
-                row[f"{key}_change"] = diff
-                row[f"{key}_significant"] = abs(diff) > 2 * math.hypot(m[f"{key}_stderr"], prev[f"{key}_stderr"])
+            if prev is not None: row[f"{key}_change"], _, row[f"{key}_significant"] = compare_metric(prev, m, key)
         rows.append(row); prev = m
     return pd.DataFrame(rows)
 
 # %% ../nbs/07_evaluate.ipynb #9fc11987
+def markdown_table(header:list[str], rows:list[list])->str:
+    "A markdown table of `rows` under `header` (cells as text, each row as long as the header)."
+    for row in rows:
+        if len(row) != len(header): raise ValueError(f"row {row!r} has {len(row)} cells; the header has {len(header)}")
+    lines = [header, ["---"] * len(header), *rows]
+    return "".join("| " + " | ".join(str(c) for c in line) + " |\n" for line in lines)
+
+
+# %% ../nbs/07_evaluate.ipynb #af14a3ba
 def comparison_markdown(table)->str:
     "The table as markdown: value ± standard error, and the change from the previous stage (* = beyond 2 se)."
-    head = "| stage | n | " + " | ".join(TABLE_METRICS) + " |\n|---|---|" + "---|" * len(TABLE_METRICS) + "\n"
     def cell(r, key):
         pct = key != "mean_completion_tokens"
         fmt = (lambda v: f"{100 * v:.1f}%") if pct else (lambda v: f"{v:.1f}")
@@ -225,8 +243,8 @@ def comparison_markdown(table)->str:
             change = f"{100 * abs(ch):.1f} pts" if pct else f"{abs(ch):.1f}"
             s += f" ({'+' if ch >= 0 else '-'}{change}{'*' if r[f'{key}_significant'] else ''})"
         return s
-    return head + "".join(f"| {r['stage']} | {r['n']} | " + " | ".join(cell(r, k) for k in TABLE_METRICS) + " |\n"
-                          for r in table.to_dict("records"))
+    return markdown_table(["stage", "n", *TABLE_METRICS], [[r["stage"], r["n"], *(cell(r, k) for k in TABLE_METRICS)]
+                                                            for r in table.to_dict("records")])
 
 # %% ../nbs/07_evaluate.ipynb #1316f0f3
 def compare_stages(models:dict, dataset, **kwargs)->tuple:

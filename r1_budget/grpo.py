@@ -6,30 +6,24 @@
 from __future__ import annotations
 from pathlib import Path
 
-from .config import StageConfig, parse_config, stage_dataset
-from .rewards import get_reward_funcs
-from .train import TrainingHealthCallback, load_for_stage, materialize_lm_head
-from .train import prepare_for_tokenizer, train_and_save
+from .config import StageConfig
+from .rewards import check_reward_columns, get_reward_funcs
+from .cpu_lm_head import materialize_lm_head
+from .train import TrainingHealthCallback, load_for_stage
+from .train import prepare_for_tokenizer, stage_datasets, train_and_save
 
 # %% auto #0
-__all__ = ['REWARD_COLUMNS', 'check_reward_columns', 'build_grpo_trainer', 'train_grpo', 'trl_accelerate_config']
-
-# %% ../nbs/06_grpo.ipynb #c91a18f2
-REWARD_COLUMNS = {"accuracy": ("solution",), "accuracy_cosine_scaled": ("solution",), "countdown": ("numbers",
-                                                                                                    "target")}
-
-def check_reward_columns(rewards:dict, columns:list[str]):
-    "Raise if a weighted reward needs a column the dataset lacks."
-    for name in rewards:
-        missing = [c for c in REWARD_COLUMNS.get(name, ()) if c not in columns]
-        if missing: raise ValueError(f"reward '{name}' needs column(s) {missing}, but the dataset has {columns}")
+__all__ = ['build_grpo_trainer', 'train_grpo', 'trl_accelerate_config']
 
 # %% ../nbs/06_grpo.ipynb #9d7a130c
-def build_grpo_trainer(cfg:StageConfig):
+def build_grpo_trainer(
+    cfg:StageConfig, # the stage's configuration (`load_stage_config`)
+    train_dataset=None, # its training rows, when the caller has them already (default: `stage_datasets(cfg.data)`)
+):
     "TRL's `GRPOTrainer` for `cfg`, with its tokenizer and the number of training prompts (nothing trained yet)."
     from trl import GRPOTrainer, get_peft_config
     funcs, _ = get_reward_funcs(cfg.rewards.rewards, cfg.rewards.reward_params)   # the weights are in cfg.training
-    ds = stage_dataset(cfg.data)
+    ds = stage_datasets(cfg.data)["train"] if train_dataset is None else train_dataset
     check_reward_columns(cfg.rewards.rewards, ds.column_names)
     model, tokenizer = load_for_stage(cfg)
     ds = prepare_for_tokenizer(ds, tokenizer, cfg.data.max_prompt_tokens)
@@ -37,7 +31,7 @@ def build_grpo_trainer(cfg:StageConfig):
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=cfg.training, train_dataset=ds,
                           processing_class=tokenizer, peft_config=get_peft_config(cfg.model),
                           callbacks=[TrainingHealthCallback()])
-    materialize_lm_head(trainer)   # on a CPU, whole logits instead of TRL's tiles (the training-runs chapter)
+    if cfg.run.materialize_lm_head: materialize_lm_head(trainer)   # opt-in CPU speed-up (its own chapter)
     return trainer, tokenizer, len(ds)
 
 
@@ -45,10 +39,9 @@ def build_grpo_trainer(cfg:StageConfig):
 def _final_reward(log:list[dict])->dict:
     return {"final_mean_reward": next((r["reward"] for r in reversed(log) if "reward" in r), float("nan"))}
 
-def train_grpo(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)->Path:
-    "Run the GRPO stage described by `cfg` (or parsed from `argv`/`recipe`); returns the output directory."
-    cfg = cfg or parse_config("grpo", argv, recipe)
-    trainer, tokenizer, n_rows = build_grpo_trainer(cfg)
+def train_grpo(cfg:StageConfig, train_dataset=None)->Path:
+    "Run the GRPO stage described by `cfg` (on `train_dataset` when given); returns the output directory."
+    trainer, tokenizer, n_rows = build_grpo_trainer(cfg, train_dataset)
     rewards = ", ".join(f"{name} × {weight}" for name, weight in cfg.rewards.rewards.items())
     return train_and_save(trainer, cfg, tokenizer, n_rows, _final_reward, notes=f"Rewards: {rewards}")
 

@@ -14,8 +14,8 @@ logger = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['logger', 'WEIGHT_FILES', 'ADAPTER_FILES', 'GATE_FILES', 'MODEL_FILES', 'SPECIAL_TOKENS', 'CHATML_TEMPLATE',
            'TINY_SIZES', 'is_checkpoint', 'safe_extract', 'find_checkpoint', 'copy_model', 'check_kbit_support',
-           'ensure_pad_token', 'load_model_and_tokenizer', 'model_card', 'save_checkpoint', 'merge_and_save',
-           'push_to_hub', 'build_tiny_tokenizer', 'build_tiny_model']
+           'ensure_pad_token', 'load_model_and_tokenizer', 'model_card', 'write_model_card', 'save_checkpoint',
+           'merge_and_save', 'push_to_hub', 'build_tiny_tokenizer', 'build_tiny_model', 'prepare_model']
 
 # %% ../nbs/03_models.ipynb #dad85e34
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -174,23 +174,29 @@ def model_card(base_model:str|None=None, stage:str|None=None, recipe:str|None=No
              ""]
     for label, value in (("Base model", base_model), ("Stage", stage), ("Recipe", recipe), ("Data", data)):
         if value: lines.append(f"- **{label}:** {value}")
-    if metrics:
-        lines += ["", "| metric | value |",
-                  "|---|---|"] + [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
-                                                          for k, v in metrics.items()]
+    if metrics: lines += ["", "Metrics:", ""] + [f"- {k}: {v:.4g}" if isinstance(v, float) else f"- {k}: {v}"
+                                                 for k, v in metrics.items()]
     if notes: lines += ["", notes]
     return "\n".join(meta + [""] + lines) + "\n"
 
 # %% ../nbs/03_models.ipynb #04baa0e4
+def write_model_card(folder:str|Path, model=None, card:dict|None=None)->Path:
+    "Write `folder/README.md`: `model_card` of `card`, its base model read from `model` unless `card` names one."
+    base = getattr(getattr(model, "peft_config", {}).get("default", None), "base_model_name_or_path", None) \
+        or getattr(getattr(model, "config", None), "_name_or_path", None)
+    path = Path(folder) / "README.md"
+    path.write_text(model_card(**{"base_model": base or None, **(card or {})}))
+    return path
+
+
+# %% ../nbs/03_models.ipynb #d3160e7a
 def save_checkpoint(model, tokenizer, out_dir:str|Path, card:dict|None=None)->Path:
     "Write `model` (full or adapter), `tokenizer` and a model card to `out_dir`; returns the folder."
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out))
     if tokenizer is not None: tokenizer.save_pretrained(str(out))
-    base = getattr(getattr(model, "peft_config", {}).get("default", None), "base_model_name_or_path", None) \
-        or getattr(model.config, "_name_or_path", None)
-    (out / "README.md").write_text(model_card(**{"base_model": base or None, **(card or {})}))
+    write_model_card(out, model, card)
     return out
 
 # %% ../nbs/03_models.ipynb #658cb179
@@ -302,3 +308,19 @@ def build_tiny_model(
                                                f"(size '{size}', task '{task}', seed {seed}), "
                                                f"{model.num_parameters():,} parameters."))
     return out
+
+# %% ../nbs/03_models.ipynb #9ce1262a
+def prepare_model(
+    name:str, # a Hub id, a local folder, or `tiny:SIZE`
+    output_dir:str|Path, # the run that asks: a built model goes beside it, in its parent folder
+    task:str|None=None, # the synthetic task whose text the tiny tokenizer is trained on (default multiply)
+)->str:
+    "A loadable model location for `name`: builds `tiny:SIZE` on first use; other names pass through."
+    if not name.startswith("tiny:"): return name
+    size = name.split(":", 1)[1]
+    if size not in TINY_SIZES: raise ValueError(f"model_name_or_path {name!r}: unknown size; valid: "
+                                                f"{['tiny:' + s for s in TINY_SIZES]}")
+    task = task or "multiply"
+    path = Path(output_dir).resolve().parent / f"tiny-{size}-{task}-init"
+    if not is_checkpoint(path): build_tiny_model(path, task=task, size=size, overwrite=path.exists())
+    return str(path)

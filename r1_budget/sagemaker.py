@@ -111,12 +111,11 @@ def project_dependencies()->list[str]:
 
 # %% ../nbs/09_sagemaker.ipynb #237783f2
 def stage_source(dest:str|Path)->Path:
-    "Write what a training job needs into `dest`: the package, recipes, requirements.txt and the entry script."
+    "Write what a training job needs into `dest`: the package (with its recipes), requirements.txt, the entry script."
     import r1_budget
-    root, dest = Path(r1_budget.__file__).resolve().parent.parent, Path(dest)
-    shutil.copytree(root / "r1_budget", dest / "r1_budget", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    package, dest = Path(r1_budget.__file__).resolve().parent, Path(dest)
+    shutil.copytree(package, dest / "r1_budget", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
                     dirs_exist_ok=True)
-    shutil.copytree(root / "recipes", dest / "recipes", dirs_exist_ok=True)
     (dest / "requirements.txt").write_text("\n".join(project_dependencies()) + "\n")
     (dest / "sm_entry.py").write_text(ENTRY_SCRIPT)
     return dest
@@ -154,21 +153,19 @@ class SageMakerEnv:
                              f"or a save_to_disk folder; found {found or 'nothing'}")
         return str(files[0])
 
-    def stage_argv(self, argv:list[str])->list[str]:
-        "`argv` for a training command inside the container: channels as inputs, the checkpoint directory as output."
-        argv = list(argv)
-        def option(name):
-            return argv[argv.index(name) + 1] if name in argv and argv.index(name) + 1 < len(argv) else None
-        for flag, channel in (("--dataset", "train"), ("--model_name_or_path", "sft_model")):
+    def stage_overrides(self, overrides:dict)->dict:
+        "A stage's `overrides` inside the container: channels as inputs, the checkpoint directory as output."
+        out = dict(overrides)
+        for name, channel in (("dataset", "train"), ("model_name_or_path", "sft_model")):
             if channel not in self.channels: continue
-            if option(flag) is not None:
-                raise ValueError(f"{flag} {option(flag)} and the '{channel}' input channel both set it; give one")
-            argv += [flag, self.dataset_path(channel) if channel == "train" else str(self.channels[channel])]
-        if option("--output_dir") is not None:
-            raise ValueError(f"--output_dir {option('--output_dir')}: inside SageMaker the run is kept in "
-                             f"{self.checkpoint_dir} "
-                             "(synced to checkpoint_s3) and the model goes to SM_MODEL_DIR; leave --output_dir out")
-        return argv + ["--output_dir", str(self.checkpoint_dir)]
+            if out.get(name) is not None:
+                raise ValueError(f"--{name} {out[name]} and the '{channel}' input channel both set it; give one")
+            out[name] = self.dataset_path(channel) if channel == "train" else str(self.channels[channel])
+        if out.get("output_dir") is not None:
+            raise ValueError(f"--output_dir {out['output_dir']}: inside SageMaker the run is kept in "
+                             f"{self.checkpoint_dir} (synced to checkpoint_s3) and the model goes to SM_MODEL_DIR; "
+                             "leave --output_dir out")
+        return {**out, "output_dir": str(self.checkpoint_dir)}
 
     def publish(self, run_dir:str|Path)->Path|None:
         "Copy the run's final model (no checkpoints) to `model_dir`, its logs to `model_dir/run` (main process only)."
@@ -326,7 +323,8 @@ def plan_launch(
     if checkpoint_s3: checkpoint_s3 = _s3_uri(checkpoint_s3, "checkpoint_s3")
     gpus = instance_gpus(instance_type) if instance_type in (prices or PRICES_USD_PER_HOUR) else 1
     return LaunchPlan(stage, role, instance_type, instance_count, spot, recipe_file, shipped, inputs, cost, hps,
-                      base_name, f"{base_name}-{token}", output_s3, checkpoint_s3, int(max_runtime_hours * 3600), gpus, dict(environment or {}))
+                      base_name, f"{base_name}-{token}", output_s3, checkpoint_s3, int(max_runtime_hours * 3600), gpus,
+                      dict(environment or {}))
 
 # %% ../nbs/09_sagemaker.ipynb #7ba9c298
 def launch_training_job(

@@ -6,33 +6,37 @@
 from __future__ import annotations
 from pathlib import Path
 
-from .config import StageConfig, parse_config, stage_dataset
-from .train import TrainingHealthCallback, load_for_stage, materialize_lm_head
-from .train import prepare_for_tokenizer, train_and_save
+from .config import StageConfig
+from .cpu_lm_head import materialize_lm_head
+from .train import TrainingHealthCallback, load_for_stage
+from .train import prepare_for_tokenizer, stage_datasets, train_and_save
 
 # %% auto #0
 __all__ = ['build_sft_trainer', 'train_sft']
 
 # %% ../nbs/05_sft.ipynb #0e3bc1b1
-def build_sft_trainer(cfg:StageConfig):
+def build_sft_trainer(
+    cfg:StageConfig, # the stage's configuration (`load_stage_config`)
+    train_dataset=None, # its training rows, when the caller has them already (default: `stage_datasets(cfg.data)`)
+):
     "TRL's `SFTTrainer` for `cfg`, with its tokenizer and the number of training rows (nothing trained yet)."
     from trl import SFTTrainer, get_peft_config
+    ds = stage_datasets(cfg.data)["train"] if train_dataset is None else train_dataset
     model, tokenizer = load_for_stage(cfg)
-    ds = prepare_for_tokenizer(stage_dataset(cfg.data), tokenizer, cfg.data.max_prompt_tokens)
+    ds = prepare_for_tokenizer(ds, tokenizer, cfg.data.max_prompt_tokens)
     if "completion" not in ds.column_names:
         raise ValueError("SFT needs worked solutions: the dataset has no 'completion' column (set completion_field, "
                          "or use a source with worked solutions)")
     trainer = SFTTrainer(model=model, args=cfg.training, train_dataset=ds, processing_class=tokenizer,
                          peft_config=get_peft_config(cfg.model), callbacks=[TrainingHealthCallback()])
-    materialize_lm_head(trainer)   # on a CPU, whole logits instead of TRL's tiles (the training-runs chapter)
+    if cfg.run.materialize_lm_head: materialize_lm_head(trainer)   # opt-in CPU speed-up (its own chapter)
     return trainer, tokenizer, len(ds)
 
 # %% ../nbs/05_sft.ipynb #5aa2bab5
 def _final_loss(log:list[dict])->dict: return {"train_loss": log[-1].get("train_loss", float("nan"))}
 
-def train_sft(cfg:StageConfig|None=None, argv:list[str]|None=None, recipe=None)->Path:
-    "Run the SFT stage described by `cfg` (or parsed from `argv`/`recipe`); returns the output directory."
-    cfg = cfg or parse_config("sft", argv, recipe)
-    trainer, tokenizer, n_rows = build_sft_trainer(cfg)
+def train_sft(cfg:StageConfig, train_dataset=None)->Path:
+    "Run the SFT stage described by `cfg` (on `train_dataset` when given); returns the output directory."
+    trainer, tokenizer, n_rows = build_sft_trainer(cfg, train_dataset)
     return train_and_save(trainer, cfg, tokenizer, n_rows, _final_loss)
 

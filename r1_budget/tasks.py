@@ -12,7 +12,8 @@ from .data import format_completion, make_conversation, SYSTEM_PROMPT
 
 # %% auto #0
 __all__ = ['MULTIPLY_LEVELS', 'COUNTDOWN_LEVELS', 'SYNTHETIC_TASKS', 'SHORTCUT_ON', 'ASK_FOR_WORK', 'ASKED_SHARE',
-           'multiply_trace', 'evaluate_expression', 'check_countdown', 'make_synthetic_dataset', 'shows_work']
+           'multiply_trace', 'multiply_shortcut', 'evaluate_expression', 'check_countdown', 'make_synthetic_dataset',
+           'shows_work']
 
 # %% ../nbs/01b_tasks.ipynb #91ba2a80
 MULTIPLY_LEVELS = {1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2), 5: (3, 2)} # difficulty -> digits of (a, b)
@@ -40,6 +41,11 @@ def multiply_trace(a:int, b:int)->str:
     if len(parts) == 1: return f"{a}*{b}={a * b}"
     return f"{a}*{b}=" + "+".join(f"{a}*{p}" for p in parts) + "=" + "+".join(str(a * p) for p in parts)
 
+
+# %% ../nbs/01b_tasks.ipynb #90eb3a24
+def multiply_shortcut(a:int, b:int)->str:
+    "The reasoning of a teacher that skips the work on `a*b`: the result alone, after `=`."
+    return f"={a * b}"
 
 # %% ../nbs/01b_tasks.ipynb #c01c6c51
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
@@ -116,7 +122,7 @@ def _multiply_problem(rng, level):
     da, db = MULTIPLY_LEVELS[level]
     a, b = rng.randint(*_digits_range(da)), rng.randint(*_digits_range(db))
     return f"{a}*{b}=?", dict(solution=str(a * b), trace=multiply_trace(a, b), answer=str(a * b),
-                              shortcut=f"{a}*{b}={a * b}")
+                              shortcut=multiply_shortcut(a, b))
 
 def _countdown_row(rng, level):
     k, hi = COUNTDOWN_LEVELS[level]
@@ -137,7 +143,7 @@ def make_synthetic_dataset(
     difficulty:int=2, # a key of the task's levels (`MULTIPLY_LEVELS`, `COUNTDOWN_LEVELS`)
     system_prompt:str|None=SYSTEM_PROMPT, # system turn of each prompt; None leaves it out (for tiny models)
     unique:bool=True, # every problem distinct
-    shortcut_rate:float=0.0, # chance the teacher skips the work where it may (`<think>347*6=2082</think>`)
+    shortcut_rate:float=0.0, # chance the teacher skips the work where it may (`<think>=2082</think>`)
     shortcut_on:str="any", # which it may skip: "any", or "unasked" (half the prompts ask for the work and get it)
 )->datasets.Dataset:
     "`n` generated problems of `task` in canonical form (plus `numbers`, `target`, `expression` for countdown)."

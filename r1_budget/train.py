@@ -4,18 +4,18 @@
 
 # %% ../nbs/04b_train.ipynb #b8c52211
 from __future__ import annotations
-import csv, functools, json, logging, math, os, shutil, time, types, warnings
+import csv, json, logging, math, os, shutil, time, warnings
 from pathlib import Path
 
 from transformers import TrainerCallback
 
-from .config import StageConfig, resolve_model_path
+from .config import DataArguments, StageConfig
 
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'MATERIALIZED_LOGITS_MAX', 'last_checkpoint', 'publish_model', 'save_final_model', 'write_run_files',
-           'TrainingHealthCallback', 'prepare_for_tokenizer', 'materialize_lm_head', 'load_for_stage', 'train_and_save']
+__all__ = ['logger', 'last_checkpoint', 'publish_model', 'save_final_model', 'write_run_files', 'TrainingHealthCallback',
+           'stage_datasets', 'prepare_for_tokenizer', 'load_for_stage', 'train_and_save']
 
 # %% ../nbs/04b_train.ipynb #fa96817b
 def last_checkpoint(output_dir:str|Path)->str|None:
@@ -43,7 +43,7 @@ def publish_model(staging:str|Path, out:str|Path)->Path:
 # %% ../nbs/04b_train.ipynb #9b41d319
 def save_final_model(trainer, tokenizer, output_dir:str|Path, merge_lora:bool=True, card:dict|None=None)->Path|None:
     "Save the trained model into `output_dir` itself through `trainer.save_model` (every process calls it)."
-    from r1_budget.models import merge_and_save, model_card
+    from r1_budget.models import merge_and_save, write_model_card
     out = Path(output_dir)
     staging = out / ".final-staging"
     if trainer.accelerator.is_main_process and staging.exists(): shutil.rmtree(staging)
@@ -56,9 +56,7 @@ def save_final_model(trainer, tokenizer, output_dir:str|Path, merge_lora:bool=Tr
         shutil.rmtree(staging); staging = merged
     else:
         if tokenizer is not None: tokenizer.save_pretrained(str(staging))
-        (staging / "README.md").write_text(model_card(**{"base_model": getattr(trainer.model.config, "_name_or_path",
-                                                                               None),
-                                                         **(card or {})}))
+        write_model_card(staging, trainer.model, card)
     (staging / "training_args.bin").unlink(missing_ok=True)   # the run's settings are in run_config.json
     return publish_model(staging, out)
 
@@ -116,6 +114,27 @@ class TrainingHealthCallback(TrainerCallback):
                                                 "adds nothing; check its inputs or drop it.")
         return control
 
+# %% ../nbs/04b_train.ipynb #faeef726
+def stage_datasets(data:DataArguments)->dict:
+    "`{'train': rows, 'heldout': rows}` for `data` (no 'heldout' without `heldout_size`): canonical rows, split."
+    from r1_budget.data import SYSTEM_PROMPT, prepare_dataset, train_test_split
+    from r1_budget.tasks import make_synthetic_dataset
+    system_prompt = SYSTEM_PROMPT if data.system_prompt else None
+    if data.synthetic_task:
+        ds = make_synthetic_dataset(data.synthetic_task, data.synthetic_n, data.synthetic_seed,
+                                    data.synthetic_difficulty, system_prompt=system_prompt,
+                                    shortcut_rate=data.synthetic_shortcut_rate, shortcut_on=data.synthetic_shortcut_on)
+    else:
+        fields = {f"{k}_field": getattr(data, f"{k}_field") for k in ("prompt", "solution", "completion")}
+        ds = prepare_dataset(data.dataset, data.schema, data.split, strict=not data.lenient,
+                             system_prompt=system_prompt, subset=data.subset, **{k: v for k, v in fields.items() if v})
+    parts = {"train": ds}
+    if data.heldout_size:
+        split = train_test_split(ds, test_size=data.heldout_size, seed=data.heldout_seed)
+        parts = {"train": split["train"], "heldout": split["test"]}
+    if data.max_samples: parts["train"] = parts["train"].select(range(min(data.max_samples, len(parts["train"]))))
+    return parts
+
 # %% ../nbs/04b_train.ipynb #c7be265c
 def prepare_for_tokenizer(ds, tokenizer, max_prompt_tokens:int|None=None):
     "Rows ready for TRL with this tokenizer: plain text if it has no chat template; over-long prompts dropped."
@@ -126,64 +145,14 @@ def prepare_for_tokenizer(ds, tokenizer, max_prompt_tokens:int|None=None):
     if max_prompt_tokens: ds = filter_by_length(ds, tokenizer, max_prompt_tokens)
     return ds
 
-# %% ../nbs/04b_train.ipynb #8ec77872
-MATERIALIZED_LOGITS_MAX = 2**25   # elements of one call's logits (128 MiB in float32); larger calls stay tiled
-
-def _materialized_forward(model, temperature:float):
-    "`model.forward` (TRL's fused head) with `fused_lm_head=True` calls answered from whole logits where small."
-    from trl.trainer.utils import FusedCausalLMOutput
-    tiled, vocab = model.forward, model.get_output_embeddings().weight.shape[0]
-
-    @functools.wraps(type(model).forward)   # generate() checks its arguments against this signature
-    def forward(self, *args, fused_lm_head=False, labels=None, shift_labels=None, num_items_in_batch=None, **kwargs):
-        targets = None if labels is None and shift_labels is None else (
-            labels[:, 1:] if shift_labels is None else shift_labels)
-        mask = None if targets is None else targets != -100
-        if not fused_lm_head or mask is None or int(mask.sum()) * vocab > MATERIALIZED_LOGITS_MAX:
-            return tiled(*args, fused_lm_head=fused_lm_head, labels=labels, shift_labels=shift_labels,
-                         num_items_in_batch=num_items_in_batch, **kwargs)
-        hidden = self.base_model(*args, **{**kwargs, "use_cache": False}).last_hidden_state
-        hidden = hidden[:, :-1] if shift_labels is None else hidden
-        logp = (self.get_output_embeddings()(hidden[mask]).float() / temperature).log_softmax(-1)
-        target = targets[mask]
-        per_token = (logp.gather(-1, target.unsqueeze(-1)).squeeze(-1), -(logp.exp() * logp).sum(-1),
-                     logp.argmax(-1) == target)
-        log_probs, entropy, is_top1 = (x.new_zeros(mask.shape).masked_scatter(mask, x) for x in per_token)
-        loss = -log_probs.sum() / (mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch)
-        return FusedCausalLMOutput(loss=loss, log_probs=log_probs, entropy=entropy, is_top1=is_top1, label_mask=mask)
-    forward.materialized_lm_head = True
-    return types.MethodType(forward, model)
-
-def _can_materialize(model)->bool:
-    "A CPU model whose logits are a plain projection: no soft-capping, logit scaling or MoE router losses."
-    text = model.config.get_text_config()
-    scaled = any(getattr(text, k, None) not in (None, 1.0) for k in ("final_logit_softcapping", "logit_scale",
-                                                                      "output_multiplier", "lm_head_multiplier",
-                                                                      "logits_scaling"))
-    return model.device.type == "cpu" and not scaled and not getattr(text, "output_router_logits", False)
-
-
-# %% ../nbs/04b_train.ipynb #d168117c
-def materialize_lm_head(trainer)->bool:
-    "On a CPU, answer TRL's fused-LM-head calls from whole logits when they are small; False where it is left alone."
-    models = [m.get_base_model() if hasattr(m, "get_base_model") else m
-              for m in (trainer.model, getattr(trainer, "ref_model", None)) if m is not None]
-    # TRL's patched forward wraps the class's own (functools.wraps): the head to replace is there
-    patched = lambda m: getattr(m.forward, "__wrapped__", None) is type(m).forward
-    if not all(patched(m) and _can_materialize(m) for m in models): return False
-    for m in models:
-        if not getattr(m.forward, "materialized_lm_head", False):
-            m.forward = _materialized_forward(m, getattr(trainer, "temperature", 1.0))
-    return True
-
-
 # %% ../nbs/04b_train.ipynb #87896a9f
 def load_for_stage(cfg:StageConfig):
     "The model (path resolved: `tiny:SIZE`, a previous stage's output_dir) and tokenizer a stage starts from."
     from trl import get_quantization_config
-    from r1_budget.models import check_kbit_support, ensure_pad_token, find_checkpoint, load_model_and_tokenizer
+    from r1_budget.models import (check_kbit_support, ensure_pad_token, find_checkpoint, load_model_and_tokenizer,
+                                  prepare_model)
     check_kbit_support(cfg.model.load_in_4bit, cfg.model.load_in_8bit)
-    name = resolve_model_path(cfg.model.model_name_or_path, cfg.training.output_dir, cfg.data.synthetic_task)
+    name = prepare_model(cfg.model.model_name_or_path, cfg.training.output_dir, cfg.data.synthetic_task)
     quantization = get_quantization_config(cfg.model)
     model, tokenizer = load_model_and_tokenizer(name, dtype=cfg.model.dtype or "auto", quantization_config=quantization,
                                                 device_map=_kbit_device_map() if quantization else None,
@@ -208,7 +177,7 @@ def _resume_from(cfg:StageConfig)->str|None:
 # %% ../nbs/04b_train.ipynb #66c995bb
 def train_and_save(trainer, cfg:StageConfig, tokenizer, n_rows:int, metrics, notes:str|None=None)->Path:
     "Train `trainer`, then write the run files and the final model; `metrics(log_history)` fills the model card."
-    for note in cfg.notes: print(f"note: {note}")   # what parse_config changed or renamed, before the long part
+    for note in cfg.notes: print(f"note: {note}")   # what was renamed on the way in, before the long part
     acc = trainer.accelerator
     how = f" (distributed: {acc.distributed_type.value})" if acc.num_processes > 1 else ""
     print(f"[rank {acc.process_index}/{acc.num_processes}] {cfg.stage}: {n_rows} problems, output in "

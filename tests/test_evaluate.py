@@ -136,10 +136,11 @@ def test_plots_from_gappy_hand_written_histories(tmp_path):
 
 
 def test_plot_run_and_cli_on_a_real_tiny_run(tmp_path):
-    from r1_budget.config import recipe_path
+    from r1_budget.config import load_stage_config
     from r1_budget.sft import train_sft
-    run = train_sft(argv=["--output_dir", str(tmp_path / "sft"), "--model_name_or_path", "tiny:tiny", "--max_steps", "6",
-                          "--logging_steps", "1", "--save_strategy", "no", "--disable_tqdm", "True"], recipe=recipe_path("tiny/sft"))
+    run = train_sft(load_stage_config("sft", "tiny/sft", {"output_dir": str(tmp_path / "sft"), "model_name_or_path": "tiny:tiny",
+                                                          "max_steps": 6, "logging_steps": 1, "save_strategy": "no",
+                                                          "disable_tqdm": True}))
     [png] = plot_run(run)
     assert png == run / "plots" / "training.png" and drawn(png)
     assert len(load_history(run)) == 6

@@ -118,11 +118,11 @@ def test_pad_token_added_without_changing_eos(tiny):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without a GPU")
 def test_quantization_flags_fail_before_loading_and_say_what_is_missing(tmp_path, monkeypatch):
-    from r1_budget.config import parse_config, recipe_path
+    from r1_budget.config import load_stage_config
     from r1_budget.train import load_for_stage
     monkeypatch.setattr(M, "load_model_and_tokenizer", lambda *a, **k: pytest.fail("a model was loaded"))
     for flag in ("--load_in_4bit", "--load_in_8bit"):
-        cfg = parse_config("sft", ["--output_dir", str(tmp_path / "o"), flag, "True"], recipe_path("tiny/sft"))
+        cfg = load_stage_config("sft", "tiny/sft", {"output_dir": str(tmp_path / "o"), flag[2:]: True})
         with pytest.raises(ValueError, match=f"{flag} needs a CUDA GPU \\(none is visible\\)"):
             load_for_stage(cfg)
     monkeypatch.setattr("transformers.utils.is_bitsandbytes_available", lambda *a: False)

@@ -116,7 +116,7 @@ def test_sync_check_passes_on_a_clean_clone_and_fails_on_an_unexported_edit(tmp_
 
 def test_readme_headline_is_a_five_seed_sweep_then_one_of_its_runs():
     "The README's tables are rendered from assets/, written by benchmarks/demo_seeds.py --assets; the plots are that sweep's."
-    from r1_budget.pipeline import stage_table
+    from r1_budget.report import stage_table
     sweep = json.loads((ROOT / "assets" / "demo-seeds-summary.json").read_text())
     run = json.loads((ROOT / "assets" / "demo-summary.json").read_text())
     text = (ROOT / "README.md").read_text()
@@ -153,7 +153,8 @@ def _imports(path):
 def test_imports_follow_the_layer_map_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     block = readme.split("## Layers", 1)[1].split("```", 2)[1]
-    layers = [[m.strip() for m in line[:20].split(",")] for line in block.strip().splitlines()][::-1]   # lowest first
+    names = [re.split(r"\s{2,}", line.strip())[0] for line in block.strip().splitlines()]   # before the description
+    layers = [[m.strip() for m in line.split(",")] for line in names][::-1]   # lowest first
     level = {m: i for i, mods in enumerate(layers) for m in mods}
     package = {p.stem: p for p in (ROOT / "r1_budget").glob("*.py") if not p.name.startswith("_")}
     assert set(level) == set(package), f"the map and the package disagree: {set(level) ^ set(package)}"
@@ -170,17 +171,7 @@ def test_package_lines_fit_in_120_characters():
             if p.name != "_modidx.py"
             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
             if len(line) > 120 and not line.startswith("__all__ = [")]
-    assert not long, "lines over 120 characters (wrap them in the notebooks: python tools/wrap_lines.py nbs/*.ipynb):\n" + "\n".join(long)
-
-
-def test_wrap_lines_changes_no_program():
-    import wrap_lines
-    src = ('def f(a, b):\n    return g(a, "' + "word " * 30 + '", b, ' + ", ".join(f"x{i}" for i in range(30)) + ")  # why\n")
-    new, left = wrap_lines.wrap_source(src)
-    assert not left and all(len(line) <= 120 for line in new.splitlines())
-    assert wrap_lines._same(src, new) and new != src
-    signature = "def f(\n    a:int, # " + "an explanation " * 8 + "\n): pass\n"
-    assert wrap_lines.wrap_source(signature)[0] == signature   # a docments comment stays on its parameter's line
+    assert not long, "lines over 120 characters (wrap them in the notebooks):\n" + "\n".join(long)
 
 
 def _exported_cells():
@@ -209,3 +200,32 @@ def test_every_public_definition_has_an_example_after_it():
                  and not re.match(r"#\|\s*export", "".join(c["source"]))]
         missing += [f"{nb}: {name}" for name in public if not any(re.search(rf"\b{name}\b", s) for s in later)]
     assert not missing, "public definitions without an example after them:\n" + "\n".join(missing)
+
+
+@pytest.mark.slow
+def test_a_wheel_carries_the_recipes_and_trains_from_them_outside_the_checkout(tmp_path):
+    "`--recipe tiny/sft` works from an installed wheel, run from a folder that is not a clone."
+    import shutil
+    import zipfile
+    src = tmp_path / "src"   # a copy, so that building leaves nothing in the checkout
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"): shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "r1_budget", src / "r1_budget", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path / "dist")], check=True, capture_output=True)
+    [wheel] = (tmp_path / "dist").glob("r1_budget-*.whl")
+    shipped = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "r1_budget" / "recipes").rglob("*.yaml"))
+    assert shipped and set(shipped) <= set(zipfile.ZipFile(wheel).namelist())
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = "import sys, r1_budget; print(r1_budget.__file__); from r1_budget.cli import main; sys.exit(main(sys.argv[1:]))"
+    r = subprocess.run([sys.executable, "-c", code, "sft", "--recipe", "tiny/sft", "--model_name_or_path", "tiny:tiny",
+                        "--max_steps", "1", "--synthetic_n", "72", "--heldout_size", "8", "--save_strategy", "no",
+                        "--output_dir", "run", "--disable_tqdm", "true"], cwd=elsewhere, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(site)}, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert r.stdout.splitlines()[0].startswith(str(site)), "the wheel's package ran, not the checkout's"
+    assert (elsewhere / "run" / "model.safetensors").exists()

@@ -16,7 +16,7 @@ import torch
 import yaml
 from conftest import ROOT
 
-from r1_budget.config import RECIPES_DIR, parse_config, recipe_path
+from r1_budget.config import RECIPES_DIR, load_stage_config, recipe_path
 from r1_budget.grpo import train_grpo
 from r1_budget.models import build_tiny_model
 from r1_budget.sft import train_sft
@@ -32,7 +32,8 @@ STEPS = 2
 
 
 def test_every_recipe_file_is_covered():
-    assert RECIPES == sorted(str(p.relative_to(ROOT / "recipes").with_suffix("")) for p in (ROOT / "recipes").rglob("*.yaml"))
+    shipped = ROOT / "r1_budget" / "recipes"   # package data: what a wheel carries
+    assert RECIPES == sorted(str(p.relative_to(shipped).with_suffix("")) for p in shipped.rglob("*.yaml"))
     assert len(RECIPES) >= 7 and "qwen2.5-0.5b-instruct/grpo-tuned" in RECIPES
 
 
@@ -42,22 +43,22 @@ def stand_in(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("stand-in") / "model", task="all", size="tiny")
 
 
-def _argv(name: str, stand_in, tmp_path) -> list[str]:
-    "The flags a user on this machine would add to the shipped recipe: where the model and data are, and two steps."
+def _overrides(name: str, stand_in, tmp_path) -> dict:
+    "The options a user on this machine would set over the shipped recipe: where the model and data are, two steps."
     recipe = yaml.safe_load(recipe_path(name).read_text())
-    argv = ["--output_dir", str(tmp_path / "run"), "--max_steps", str(STEPS), "--save_strategy", "no",
-            "--disable_tqdm", "True", "--logging_steps", "1"]
+    given = dict(output_dir=str(tmp_path / "run"), max_steps=STEPS, save_strategy="no", disable_tqdm=True,
+                 logging_steps=1)
     if not str(recipe.get("model_name_or_path", "")).startswith("tiny:"):   # a Hub id or a previous stage's output
-        argv += ["--model_name_or_path", str(stand_in)]
+        given["model_name_or_path"] = str(stand_in)
     if "dataset" in recipe:
-        argv += ["--dataset", str(write_rows(recipe["schema"], tmp_path / f"{recipe['schema']}.jsonl"))]
-    overrides = [] if torch.cuda.is_available() else [k for k in GPU_ONLY if recipe.get(k)]
-    for k in overrides: argv += [f"--{k}", "False"]
+        given["dataset"] = str(write_rows(recipe["schema"], tmp_path / f"{recipe['schema']}.jsonl"))
+    cpu = [] if torch.cuda.is_available() else [k for k in GPU_ONLY if recipe.get(k)]
+    given.update({k: False for k in cpu})
     if not torch.cuda.is_available() and recipe.get("max_completion_length", 0) > CPU_MAX_COMPLETION:
-        argv += ["--max_completion_length", str(CPU_MAX_COMPLETION)]
-        overrides.append(f"max_completion_length {recipe['max_completion_length']} -> {CPU_MAX_COMPLETION}")
-    print(f"{name}: options overridden on this CPU: {overrides or 'none'}")
-    return argv
+        given["max_completion_length"] = CPU_MAX_COMPLETION
+        cpu.append(f"max_completion_length {recipe['max_completion_length']} -> {CPU_MAX_COMPLETION}")
+    print(f"{name}: options overridden on this CPU: {cpu or 'none'}")
+    return given
 
 
 def _plain(value):
@@ -68,18 +69,17 @@ def _plain(value):
 
 @pytest.mark.parametrize("name", RECIPES)
 def test_recipe_trains_two_steps_as_shipped(name, stand_in, tmp_path):
-    argv = _argv(name, stand_in, tmp_path)
+    given = _overrides(name, stand_in, tmp_path)
     stage = "grpo" if "grpo" in name.split("/")[-1] else "sft"
-    cfg = parse_config(stage, argv, recipe_path(name))
+    cfg = load_stage_config(stage, name, given)
     shipped = yaml.safe_load(recipe_path(name).read_text())
-    given = {a[2:] for a in argv if a.startswith("--")}
     parts = [p for p in (cfg.data, cfg.rewards, cfg.run, cfg.model, cfg.training) if p is not None]
     for key, value in shipped.items():   # every other option reaches the configuration as shipped
         if key in given: continue
         [part] = [p for p in parts if hasattr(p, key)][:1] or [None]
         assert part is not None, f"{name}: option {key!r} reaches no configuration field"
         assert _plain(getattr(part, key)) == _plain(value), (name, key, getattr(part, key), value)
-    out = (train_sft if stage == "sft" else train_grpo)(argv=argv, recipe=recipe_path(name))
+    out = (train_sft if stage == "sft" else train_grpo)(cfg)
     state = json.loads((out / "trainer_state.json").read_text())
     assert state["global_step"] == STEPS, (name, state["global_step"])
     losses = [e for e in state["log_history"] if "loss" in e]

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from r1_budget import rewards as R
-from r1_budget.rewards import (REWARD_FUNCS, SEED_REWARD_WEIGHTS, accuracy_reward, answers_match, combine_rewards,
+from r1_budget.reasoning_on_a_budget import ORIGINAL_REWARD_WEIGHTS, combine_rewards
+from r1_budget.rewards import (REWARD_FUNCS, accuracy_reward, answers_match,
                                cosine_scaled_reward, format_reward, get_reward_funcs, parse_number, tag_count_reward)
 
 RANGES = {"accuracy": (0, 1), "accuracy_cosine_scaled": (0, 1), "format": (0, 1), "tag_count": (0, 1),
@@ -148,12 +149,12 @@ def test_parse_number_is_exact(num, den):
     assert parse_number(f"{num:,}") == num
     assert parse_number(f"\\frac{{{abs(num)}}}{{{den}}}") == Fraction(abs(num), den)
 
-# ---- registry, weights, the seed's combine_rewards ------------------------------------------------------------------------
+# ---- registry, weights, the original project's combine_rewards ------------------------------------------------------------
 
-def test_reward_names_are_the_seeds_config_names():
-    assert set(SEED_REWARD_WEIGHTS) <= set(REWARD_FUNCS)
-    assert SEED_REWARD_WEIGHTS == {"accuracy_cosine_scaled": 0.5, "format": 0.1, "reasoning": 0.15,
-                                   "conciseness": 0.05, "repetition_penalty": 0.2}
+def test_reward_names_are_the_original_projects_config_names():
+    assert set(ORIGINAL_REWARD_WEIGHTS) <= set(REWARD_FUNCS)
+    assert ORIGINAL_REWARD_WEIGHTS == {"accuracy_cosine_scaled": 0.5, "format": 0.1, "reasoning": 0.15,
+                                       "conciseness": 0.05, "repetition_penalty": 0.2}
 
 
 @pytest.mark.parametrize("weights,message", [
@@ -173,7 +174,7 @@ def test_params_for_a_reward_not_weighted_is_an_error():
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.text(alphabet="<>/thinkanswer42 \n"), min_size=1, max_size=5),
-       st.dictionaries(st.sampled_from(list(SEED_REWARD_WEIGHTS)), st.floats(0.01, 5), min_size=1))
+       st.dictionaries(st.sampled_from(list(ORIGINAL_REWARD_WEIGHTS)), st.floats(0.01, 5), min_size=1))
 def test_combine_rewards_is_the_weighted_average(completions, weights):
     kw = dict(solution=["42"] * len(completions))
     funcs, ws = get_reward_funcs(weights)
@@ -188,15 +189,8 @@ def test_bound_reward_functions_work_with_grpo_trainer_naming():
     assert [f.__name__ for f in funcs] == ["accuracy", "format"]
 
 
-def test_math_verify_budget_bounds_a_slow_comparison(monkeypatch):
+def test_math_verify_budget_bounds_a_slow_comparison(endless_comparison):
     # On the main thread a comparison that outlives the budget is cut off, counted, and falls back to comparing text.
-    def slow(gold, answer):
-        while True:
-            pass
-    R._warm_up()
-    monkeypatch.setattr(R, "_verify", slow)
-    monkeypatch.setattr(R, "ANSWER_BUDGET_S", 0.05)
-    monkeypatch.setattr(R, "_SLOW", {})
     before = R.timeout_count()
     assert answers_match("x^2", "x^{3}") is False       # the endless comparison returned: the bound fired
     assert answers_match("x^{3}", "x^{3}") is True      # identical text still matches

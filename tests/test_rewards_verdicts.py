@@ -247,9 +247,7 @@ def test_golds_are_parsed_with_their_own_generous_budget(monkeypatch):
     assert R.GOLD_BUDGET_S >= 10 * R.ANSWER_BUDGET_S >= 10 * 1.0
 
 
-def test_timeouts_are_logged_as_a_metric(monkeypatch):
-    monkeypatch.setattr(R, "ANSWER_BUDGET_S", 1e-9)
-    monkeypatch.setattr(R, "_SLOW", {})
+def test_timeouts_are_logged_as_a_metric(endless_comparison):
     logged = {}
     out = accuracy_reward(["<answer>x^{2}+1</answer>", "<answer>7</answer>"], solution=["1+x^2", "7"],
                           log_metric=logged.__setitem__)

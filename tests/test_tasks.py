@@ -4,8 +4,10 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from conftest import ROOT
+
 from r1_budget.data import extract_answer, problem_key, train_test_split
-from r1_budget.tasks import (COUNTDOWN_LEVELS, MULTIPLY_LEVELS, check_countdown, evaluate_expression,
+from r1_budget.tasks import (ASK_FOR_WORK, COUNTDOWN_LEVELS, MULTIPLY_LEVELS, check_countdown, evaluate_expression,
                              make_synthetic_dataset, multiply_trace, shows_work)
 
 
@@ -149,3 +151,17 @@ def test_check_countdown_needs_every_number_once_and_the_target():
     assert not check_countdown("8*4-2*4", [2, 4, 8], 24)         # 4 used twice
     assert not check_countdown("8*2+4", [2, 4, 8], 24)           # wrong value
     assert not check_countdown("8/0+2+4", [0, 2, 4, 8], 24)      # division by zero
+
+
+def test_habit_probe_reads_the_first_token_of_either_trace(tmp_path):
+    "tools/habit_probe.py: one probability per problem, in (0, 1), split by whether the prompt asks for the work."
+    import sys
+    from r1_budget.models import build_tiny_model
+    sys.path.insert(0, str(ROOT / "tools"))
+    from habit_probe import habit_probabilities
+    rows = make_synthetic_dataset("multiply", n=40, seed=3, difficulty=3, system_prompt=None, shortcut_rate=0.8,
+                                  shortcut_on="unasked")
+    habit = habit_probabilities(build_tiny_model(tmp_path / "m", size="tiny"), rows)
+    asked = sum(r["prompt"][-1]["content"].startswith(ASK_FOR_WORK) for r in rows)
+    assert (len(habit["asked"]), len(habit["unasked"])) == (asked, len(rows) - asked) and 0 < asked < len(rows)
+    assert all(0 < p < 1 for ps in habit.values() for p in ps)

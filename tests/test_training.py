@@ -1,4 +1,4 @@
-"SFT and GRPO on the embedded tiny model: training, the seed's examples as written, bad configs, resume, multi-process."
+"SFT and GRPO on the embedded tiny model: training, the original project's examples as written, bad configs, resume, multi-process."
 import json
 import os
 import signal
@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from r1_budget.config import from_seed_config, parse_config, recipe_path
+from r1_budget.cli import stage_config_from_args
+from r1_budget.config import load_stage_config
 from r1_budget.grpo import train_grpo
 from r1_budget.models import build_tiny_model, load_model_and_tokenizer
+from r1_budget.reasoning_on_a_budget import config_from_original
 from r1_budget.sft import train_sft
 
 BIN = Path(sys.executable).parent
@@ -27,6 +29,11 @@ def cli(*args, timeout=600, cwd=None):
     return r
 
 
+def config(stage, *flags, recipe=None):
+    "The configuration `r1-budget STAGE [--recipe RECIPE] FLAGS` reads."
+    return stage_config_from_args(stage, [*(["--recipe", recipe] if recipe else []), *map(str, flags)])
+
+
 def weights(path):
     model, _ = load_model_and_tokenizer(path, dtype=torch.float32)
     return {k: v.clone() for k, v in model.state_dict().items()}
@@ -35,8 +42,8 @@ def weights(path):
 @pytest.fixture(scope="module")
 def sft_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "sft"
-    train_sft(argv=["--output_dir", out, "--model_name_or_path", "tiny:tiny", "--max_steps", "6", "--synthetic_n", "200",
-                    "--heldout_size", "50", *FAST], recipe=recipe_path("tiny/sft"))
+    train_sft(config("sft", "--output_dir", out, "--model_name_or_path", "tiny:tiny", "--max_steps", "6", "--synthetic_n",
+                     "200", "--heldout_size", "50", *FAST, recipe="tiny/sft"))
     return out
 
 
@@ -56,9 +63,9 @@ def test_sft_trains_and_writes_the_run_directory(sft_run):
 
 def test_grpo_logs_every_reward_component_and_the_completions(sft_run, tmp_path):
     out = tmp_path / "grpo"
-    train_grpo(argv=["--output_dir", out, "--model_name_or_path", sft_run, "--max_steps", "2", "--synthetic_n", "200",
-                     "--heldout_size", "50", "--per_device_train_batch_size", "16", "--rewards",
-                     '{"accuracy": 1.0, "format": 0.1, "tag_count": 0.1}', *FAST], recipe=recipe_path("tiny/grpo"))
+    train_grpo(config("grpo", "--output_dir", out, "--model_name_or_path", sft_run, "--max_steps", "2", "--synthetic_n",
+                      "200", "--heldout_size", "50", "--per_device_train_batch_size", "16", "--rewards",
+                      '{"accuracy": 1.0, "format": 0.1, "tag_count": 0.1}', *FAST, recipe="tiny/grpo"))
     log = json.loads((out / "trainer_state.json").read_text())["log_history"]
     for name in ("accuracy", "format", "tag_count"):
         assert f"rewards/{name}/mean" in log[0]
@@ -82,19 +89,19 @@ def test_bad_configs_fail_before_any_model_loads(tmp_path, monkeypatch):
     ]
     for extra, message in cases:
         with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
-            train_grpo(argv=[*map(str, base), *map(str, extra)])
+            train_grpo(config("grpo", *base, *extra))
 
 
 def test_sft_without_worked_solutions_is_refused(tmp_path):
     with pytest.raises(ValueError, match="SFT needs worked solutions"):
-        train_sft(argv=["--output_dir", str(tmp_path / "x"), "--model_name_or_path", "tiny:tiny",
-                        "--dataset", str(Path(__file__).parent / "fixtures" / "prompt_only.jsonl"), "--prompt_field", "query"])
+        train_sft(config("sft", "--output_dir", tmp_path / "x", "--model_name_or_path", "tiny:tiny",
+                         "--dataset", Path(__file__).parent / "fixtures" / "prompt_only.jsonl", "--prompt_field", "query"))
 
-# ---- the seed's README, as written (with local paths) -------------------------------------------------------------------
+# ---- the original project's README, as written (with local paths) -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def gpt2_like(tmp_path_factory):
-    "A tiny model whose tokenizer has no chat template, like the seed's `gpt2` example."
+    "A tiny model whose tokenizer has no chat template, like the original project's `gpt2` example."
     path = build_tiny_model(tmp_path_factory.mktemp("m") / "gpt2-like", size="tiny")
     cfg = json.loads((path / "tokenizer_config.json").read_text())
     cfg.pop("chat_template", None)
@@ -140,7 +147,7 @@ def test_seed_config_dicts(tmp_path, seed_data):
                   "lora_config": {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": ["q_proj", "v_proj"]},
                   "training_args": {"output_dir": str(tmp_path / "sft"), "num_train_epochs": 1, "per_device_train_batch_size": 4,
                                     "gradient_accumulation_steps": 4, "learning_rate": 2e-5, "logging_steps": 10, "save_steps": 50}}
-    cfg = from_seed_config(sft_config)
+    cfg = config_from_original(sft_config)
     assert (cfg.stage, cfg.model.use_peft, cfg.model.lora_r, cfg.model.lora_alpha, cfg.training.max_length) == ("sft", True, 8, 16, 1024)
     assert set(cfg.model.lora_target_modules) == {"q_proj", "v_proj"}
     assert any("s3_output_path" in n for n in cfg.notes)
@@ -155,14 +162,14 @@ def test_seed_config_dicts(tmp_path, seed_data):
                                      "gradient_accumulation_steps": 4, "learning_rate": 1e-6, "logging_steps": 10, "save_steps": 50},
                    "grpo_args": {"num_iterations": 3, "num_generations": 2, "beta": 0.1, "max_prompt_length": 512,
                                  "max_completion_length": 512}}
-    cfg = from_seed_config(grpo_config)
+    cfg = config_from_original(grpo_config)
     assert (cfg.stage, cfg.training.num_generations, cfg.training.num_iterations, cfg.training.beta) == ("grpo", 2, 3, 0.1)
     assert cfg.data.max_prompt_tokens == 512 and cfg.rewards.rewards["repetition_penalty"] == 0.2
 
 
 def test_unknown_seed_key_names_the_closest_valid_one(tmp_path):
     with pytest.raises(ValueError, match=r"unknown option 'num_train_epoch' in the recipe; did you mean \['num_train_epochs'"):
-        from_seed_config({"model_name": "tiny:tiny", "dataset_name": "x", "training_args": {"num_train_epoch": 1, "output_dir": "o"}})
+        config_from_original({"model_name": "tiny:tiny", "dataset_name": "x", "training_args": {"num_train_epoch": 1, "output_dir": "o"}})
 
 # ---- resume -------------------------------------------------------------------------------------------------------------
 
@@ -192,7 +199,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 def test_grpo_under_accelerate_launch_with_two_processes(sft_run, tmp_path):
     out = tmp_path / "ddp"
     # `--cpu` with several processes needs MPI in accelerate; the torchrun-based launcher spawns them, and on a machine
-    # without a GPU use_cpu (set by parse_config) makes them join over gloo.
+    # without a GPU use_cpu (set by load_stage_config) makes them join over gloo.
     cmd = [str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "r1_budget.cli", "grpo", "--recipe", "tiny/grpo",
            "--model_name_or_path", str(sft_run), "--output_dir", str(out), "--max_steps", "2", "--synthetic_n", "200",
@@ -211,9 +218,9 @@ def test_sharding_launch_on_cpus_is_refused_not_ignored(var, flag, monkeypatch, 
     "accelerate runs `--use_fsdp` on CPUs as unsharded DDP copies (MULTI_CPU); the stage stops before loading a model."
     monkeypatch.setenv(var, "true")   # what `accelerate launch --use_fsdp` / `--use_deepspeed` set in every process
     with pytest.raises(ValueError, match=f"`accelerate launch {flag}` needs GPUs"):
-        parse_config("sft", ["--output_dir", str(tmp_path / "run")], recipe_path("tiny/sft"))
+        load_stage_config("sft", "tiny/sft", {"output_dir": str(tmp_path / "run")})
     monkeypatch.setenv(var, "false")
-    assert parse_config("sft", ["--output_dir", str(tmp_path / "run")], recipe_path("tiny/sft")).stage == "sft"
+    assert load_stage_config("sft", "tiny/sft", {"output_dir": str(tmp_path / "run")}).stage == "sft"
 
 
 def test_health_callback_warns_once_per_problem_and_stops_on_nan():
@@ -244,8 +251,8 @@ def test_health_callback_warns_once_per_problem_and_stops_on_nan():
 
 def test_sft_loss_is_on_the_completion_only(tmp_path):
     from r1_budget.sft import build_sft_trainer
-    cfg = parse_config("sft", ["--output_dir", str(tmp_path / "sft"), "--model_name_or_path", "tiny:tiny",
-                               "--synthetic_n", "40", "--heldout_size", "10"], recipe_path("tiny/sft"))
+    cfg = load_stage_config("sft", "tiny/sft", {"output_dir": str(tmp_path / "sft"), "model_name_or_path": "tiny:tiny",
+                                                "synthetic_n": 40, "heldout_size": 10})
     trainer, tok, n = build_sft_trainer(cfg)
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
     for ids, labels in zip(batch["input_ids"], batch["labels"]):
@@ -287,7 +294,7 @@ def test_final_model_is_saved_through_the_trainer_on_every_rank(tmp_path):
     assert "\n- sft\n" in (out / "README.md").read_text()                      # the card names the stage
 
 
-# --- the materialized LM head (train.materialize_lm_head): edge cases beside the chapter's equality check ---
+# --- the materialized LM head (cpu_lm_head.materialize_lm_head): edge cases beside its chapter's checks ---
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
@@ -311,7 +318,7 @@ def _batch(model, rows=3, length=10, scored=4):
 def test_materialized_head_hands_large_calls_to_trls_tiles(tiny_dir, monkeypatch):
     import trl.trainer.utils as trl_utils
     from types import SimpleNamespace
-    import r1_budget.train as train
+    import r1_budget.cpu_lm_head as head
     tiled_calls = []
     real = trl_utils._ChunkedLogProbFunction
 
@@ -322,11 +329,11 @@ def test_materialized_head_hands_large_calls_to_trls_tiles(tiny_dir, monkeypatch
             return real.apply(*args)
     monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", Spy)
     model = _fused(tiny_dir)
-    assert train.materialize_lm_head(SimpleNamespace(model=model))
+    assert head.materialize_lm_head(SimpleNamespace(model=model))
     ids, labels = _batch(model)
     small = model(input_ids=ids, labels=labels, fused_lm_head=True)
     assert tiled_calls == []                                        # 12 scored tokens: whole logits
-    monkeypatch.setattr(train, "MATERIALIZED_LOGITS_MAX", 11 * model.config.vocab_size)
+    monkeypatch.setattr(head, "MATERIALIZED_LOGITS_MAX", 11 * model.config.vocab_size)
     large = model(input_ids=ids, labels=labels, fused_lm_head=True)
     assert tiled_calls == [ids.shape[0] * (ids.shape[1] - 1)]       # over the limit: TRL's tiles, every position
     assert torch.allclose(small.log_probs, large.log_probs, atol=1e-5) and torch.equal(small.is_top1, large.is_top1)
@@ -334,7 +341,7 @@ def test_materialized_head_hands_large_calls_to_trls_tiles(tiny_dir, monkeypatch
 
 def test_materialized_head_leaves_generation_and_plain_calls_alone(tiny_dir):
     from types import SimpleNamespace
-    from r1_budget.train import materialize_lm_head
+    from r1_budget.cpu_lm_head import materialize_lm_head
     model, reference = _fused(tiny_dir), _fused(tiny_dir)
     assert materialize_lm_head(SimpleNamespace(model=model))
     ids, labels = _batch(model)
@@ -347,7 +354,7 @@ def test_materialized_head_leaves_generation_and_plain_calls_alone(tiny_dir):
 def test_materialized_head_trains_lora_adapters(tiny_dir):
     from types import SimpleNamespace
     from peft import LoraConfig, get_peft_model
-    from r1_budget.train import materialize_lm_head
+    from r1_budget.cpu_lm_head import materialize_lm_head
     from transformers import AutoModelForCausalLM
     from trl.trainer.utils import add_fused_lm_head
     base = AutoModelForCausalLM.from_pretrained(tiny_dir)
@@ -365,7 +372,7 @@ def test_materialized_head_trains_lora_adapters(tiny_dir):
 def test_materialized_head_is_not_applied_where_it_would_differ(tiny_dir, case):
     from types import SimpleNamespace
     from transformers import AutoModelForCausalLM
-    from r1_budget.train import materialize_lm_head
+    from r1_budget.cpu_lm_head import materialize_lm_head
     if case == "not patched by TRL": model = AutoModelForCausalLM.from_pretrained(tiny_dir)
     else: model = _fused(tiny_dir)
     if case == "soft-capped logits": model.config.final_logit_softcapping = 30.0

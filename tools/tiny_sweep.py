@@ -18,37 +18,38 @@ import warnings
 warnings.filterwarnings("ignore")
 import datasets, transformers  # noqa: E402
 datasets.disable_progress_bars(); transformers.utils.logging.disable_progress_bar()
-from r1_budget.config import parse_config, recipe_path, stage_dataset  # noqa: E402
+from r1_budget.cli import stage_config_from_args  # noqa: E402
 from r1_budget.evaluate import evaluate  # noqa: E402
 from r1_budget.grpo import train_grpo  # noqa: E402
 from r1_budget.sft import train_sft  # noqa: E402
 from r1_budget.tasks import shows_work  # noqa: E402
+from r1_budget.train import stage_datasets  # noqa: E402
 
 
 def score(model, held, out):
-    "Greedy held-out metrics plus the fraction of completions that show their work."
-    m = evaluate(model, held, max_new_tokens=48, batch_size=100, progress=False, out_dir=out)
-    rows = [json.loads(line) for line in open(f"{out}/samples.jsonl")]
-    return {**m, "shows_work": sum(shows_work(r["completion"]) for r in rows) / len(rows)}
+    "Greedy held-out metrics, with how often the completions show their work."
+    m = evaluate(model, held, max_new_tokens=48, batch_size=100, progress=False, out_dir=out,
+                 traits={"shows_work": shows_work})
+    return {**m, "shows_work": m["shows_work_rate"]}
 
 
 def main(name, sft_samples, sft_epochs, grpo_steps, lr, difficulty, n, *extra):
     d = f"/tmp/tiny-sweep/{name}"
     common = ["--synthetic_difficulty", difficulty, "--synthetic_n", n, "--disable_tqdm", "True", "--save_strategy", "no"]
     if "SWEEP_SHORTCUT_RATE" in os.environ: common += ["--synthetic_shortcut_rate", os.environ["SWEEP_SHORTCUT_RATE"]]
-    held = stage_dataset(parse_config("sft", common[:4], recipe_path("tiny/sft")).data, "heldout")
+    held = stage_datasets(stage_config_from_args("sft", ["--recipe", "tiny/sft", *common[:4]]).data)["heldout"]
     start = time.time()
     with contextlib.redirect_stdout(io.StringIO()):
-        sft = train_sft(argv=["--output_dir", f"{d}/sft", "--max_samples", sft_samples, "--num_train_epochs", sft_epochs,
-                              *common], recipe=recipe_path("tiny/sft"))
+        sft = train_sft(stage_config_from_args("sft", ["--recipe", "tiny/sft", "--output_dir", f"{d}/sft", "--max_samples",
+                                                       sft_samples, "--num_train_epochs", sft_epochs, *common]))
     m = score(sft, held, f"{d}/sft-eval")
     print(f"{name} SFT  {time.time() - start:5.0f} s  held-out {m['strict_accuracy']:.3f}  format {m['format_rate']:.3f}"
           f"  shows work {m['shows_work']:.3f}", flush=True)
     start = time.time()
     with contextlib.redirect_stdout(io.StringIO()):
-        grpo = train_grpo(argv=["--output_dir", f"{d}/grpo", "--model_name_or_path", str(sft), "--max_steps", grpo_steps,
-                                "--learning_rate", lr, "--log_completions", "False", "--logging_steps", "25", *common, *extra],
-                          recipe=recipe_path("tiny/grpo"))
+        grpo = train_grpo(stage_config_from_args("grpo", [
+            "--recipe", "tiny/grpo", "--output_dir", f"{d}/grpo", "--model_name_or_path", str(sft), "--max_steps", grpo_steps,
+            "--learning_rate", lr, "--log_completions", "False", "--logging_steps", "25", *common, *extra]))
     m = score(grpo, held, f"{d}/grpo-eval")
     log = json.loads((grpo / "trainer_state.json").read_text())["log_history"]
     acc = [round(r["rewards/accuracy/mean"], 2) for r in log if "rewards/accuracy/mean" in r]
