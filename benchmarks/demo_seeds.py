@@ -1,12 +1,12 @@
 """The main job on several seeds: is the demo's gain real, and does every seed meet every target?
 
-Runs the full demo (`r1-budget demo`) once per seed, one after the other, as `r1-budget demo --seeds 0-4` does, and
+Runs the full demo (`r1-budget demo`) once per seed, one after the other, as `r1-budget demo --seeds 0-9` does, and
 prints one row per seed — held-out strict accuracy after SFT and GRPO, the gain with its standard error, SFT's format
 rate, wall time, and the targets missed — then the mean, minimum and maximum, side by side with the targets
-(`r1_budget.pipeline.TARGETS`), and the CPU facts that make two machines' results differ. Not a test: about
-3 minutes a seed on 2 cores.
+(`r1_budget.report.TARGETS`), and the CPU facts that make two machines' results differ. Not a test: 2 to 3
+minutes a seed on 2 cores.
 
-    .venv/bin/python benchmarks/demo_seeds.py [--seeds 0-4] [--out runs/demo-seeds] [--quick] [--assets]
+    .venv/bin/python benchmarks/demo_seeds.py [--seeds 0-9] [--out runs/demo-seeds] [--quick] [--assets]
 
 `--assets` copies the sweep's summary and plot to assets/demo-seeds-summary.json and assets/demo-seeds.png, and its
 first run's to assets/demo-summary.json and assets/demo-comparison.png: the README's tables and plots are rendered
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", default="0-4", help="seeds and ranges, e.g. 0-4 or 0,2,5 (default 0-4)")
+    ap.add_argument("--seeds", default="0-9", help="seeds and ranges, e.g. 0-9 or 0,2,5 (default 0-9, the README's)")
     ap.add_argument("--out", default=f"runs/demo-seeds-{time.strftime('%Y%m%d-%H%M%S')}", help="the sweep's directory")
     ap.add_argument("--quick", action="store_true", help="the tests' shorter schedule")
     ap.add_argument("--assets", action="store_true", help="copy the summary and plot into assets/ for the README")

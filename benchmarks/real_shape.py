@@ -64,22 +64,22 @@ def run_one(recipe: str, model: Path, data_dir: Path, steps: int, out: Path, vll
     shipped = yaml.safe_load(recipe_path(name).read_text())
     gpu = torch.cuda.is_available()
     data = write_rows(shipped["schema"], data_dir / f"{shipped['schema']}.jsonl", n=max(64, 64 * steps))
-    argv = ["--model_name_or_path", str(model), "--dataset", str(data), "--output_dir", str(out), "--max_steps", str(steps),
-            "--save_strategy", "no", "--logging_steps", "1", "--disable_tqdm", "True"]
-    if recipe != "sft": argv += ["--log_completions", "False"]
-    overridden = [] if gpu else [f"{k}=False" for k in ("bf16", "use_vllm") if shipped.get(k)]
+    given = dict(model_name_or_path=str(model), dataset=str(data), output_dir=str(out), max_steps=steps,
+                 save_strategy="no", logging_steps=1, disable_tqdm=True)
+    if recipe != "sft": given["log_completions"] = False
+    overridden = {} if gpu else {k: False for k in ("bf16", "use_vllm") if shipped.get(k)}
     if not gpu and shipped.get("dtype") == "bfloat16":   # without native bf16 matmuls a CPU emulates it, many times slower
-        overridden.append("dtype=float32")
-    if completion_tokens and recipe != "sft": overridden.append(f"max_completion_length={completion_tokens}")
-    argv += [x for o in overridden for x in (f"--{o.split('=')[0]}", o.split("=")[1])]
-    if gpu and vllm is not None and recipe != "sft": argv += ["--use_vllm", str(vllm)]
+        overridden["dtype"] = "float32"
+    if completion_tokens and recipe != "sft": overridden["max_completion_length"] = completion_tokens
+    given.update(overridden)
+    if gpu and vllm is not None and recipe != "sft": given["use_vllm"] = vllm
+    from r1_budget.config import load_stage_config
     if recipe == "sft":
         from r1_budget.sft import train_sft as train
     else:
         from r1_budget.grpo import train_grpo as train
     start = time.perf_counter()
-    from r1_budget.cli import stage_config_from_args
-    run = train(stage_config_from_args("sft" if recipe == "sft" else "grpo", ["--recipe", name, *argv]))
+    run = train(load_stage_config("sft" if recipe == "sft" else "grpo", name, given))
     wall = time.perf_counter() - start
     log = json.loads((run / "trainer_state.json").read_text())["log_history"]
     step_logs = [e for e in log if "loss" in e]
@@ -141,7 +141,7 @@ def main():
         gen = "-" if r["recipe"] == "sft" else ("vLLM" if r["use_vllm"] else "transformers")
         print(f"{r['recipe']:<12} {gen:<12} {r['seconds_per_step']:>8.1f} {r['tokens_per_second']:>9.0f} "
               f"{r['peak_gib']:>9.1f}   {ref[0]} s/step, {ref[1]} GiB"
-              + (f"; overridden: {', '.join(r['overridden'])}" if r["overridden"] else ""))
+              + (f"; overridden: {', '.join(f'{k}={v}' for k, v in r['overridden'].items())}" if r["overridden"] else ""))
     if gpu:
         for recipe in {r["recipe"] for r in rows if r["recipe"] != "sft"}:
             v, t = (next(r for r in rows if r["recipe"] == recipe and r["use_vllm"] == flag) for flag in (True, False))

@@ -122,8 +122,8 @@ def _typed_options(stage:str, argv:list[str])->dict:
 def stage_config_from_args(stage:str, argv:list[str], sagemaker=None):
     "The configuration `r1-budget STAGE ARGV` describes (inside a SageMaker job, `sagemaker` adds its paths)."
     from r1_budget.config import load_stage_config, read_recipe
-    from r1_budget.reasoning_on_a_budget import JSON_FLAGS, RENAMED, json_flag, translate_config
-    recipe, original, rest, notes, i = None, {}, [], [], 0
+    from r1_budget.reasoning_on_a_budget import JSON_FLAGS, RENAMED, json_flag, original_defaults, translate_config
+    argv, recipe, original, rest, notes, i = [str(a) for a in argv], None, {}, [], [], 0
     while i < len(argv):
         a = argv[i]
         key, eq, val = a[2:].partition("=") if a.startswith("--") else ("", "", "")
@@ -139,6 +139,7 @@ def stage_config_from_args(stage:str, argv:list[str], sagemaker=None):
         else: rest.append(a)
         i += 1
     options, notes = translate_config({**read_recipe(recipe), **original}, notes)
+    if original or notes: options = original_defaults(stage, options, notes)   # the original project's flags: its rewards
     overrides = _typed_options(stage, rest)
     if sagemaker is not None: overrides = sagemaker.stage_overrides(overrides)
     return load_stage_config(stage, options, overrides, notes)
@@ -197,10 +198,12 @@ def _add_eval_parser(sub):
 def _eval_dataset(args):
     from r1_budget.data import SYSTEM_PROMPT, prepare_dataset
     system_prompt = None if args.no_system_prompt else SYSTEM_PROMPT
-    if args.recipe:
-        from r1_budget.config import load_stage_config
+    if args.recipe:   # an SFT or a GRPO recipe: both describe their problems the same way
+        from r1_budget.config import read_recipe
         from r1_budget.train import stage_datasets
-        parts = stage_datasets(load_stage_config("sft", args.recipe).data)
+        options = read_recipe(args.recipe)
+        stage = "grpo" if {"rewards", "reward_params", "num_generations"} & set(options) else "sft"
+        parts = stage_datasets(stage_config_from_args(stage, ["--recipe", args.recipe]).data)
         if "heldout" not in parts: raise ValueError(f"--recipe {args.recipe} holds out no problems (no heldout_size)")
         return parts["heldout"]
     if args.task:

@@ -13,7 +13,7 @@ from .evaluate import evaluate
 from .grpo import train_grpo
 from .models import prepare_model
 from .report import demo_plots, sweep_summary, write_report, write_sweep_report
-from .rewards import get_reward_funcs
+from .rewards import check_rewards
 from .sft import train_sft
 from .tasks import shows_work
 from .train import stage_datasets
@@ -39,7 +39,8 @@ class DemoPlan:
     grpo_recipe:str
     grpo_overrides:dict # GRPO's options over its recipe; its model, SFT's output, is added by `grpo_config`
     base_model:str # the untrained model's folder
-    train:object # the training problems both stages share (a datasets.Dataset)
+    train:object # SFT's training problems (a datasets.Dataset)
+    grpo_train:object # GRPO's: the same object when both stages describe the same data
     heldout:object # the held-out problems every stage is judged on
 
 # %% ../nbs/10_pipeline.ipynb #ec21b0af
@@ -58,16 +59,18 @@ def plan_demo(
     common = dict(seed=seed, disable_tqdm=not progress)
     sft = load_stage_config("sft", sft_recipe, {"output_dir": str(out / "sft"), **common,
                                                 **(QUICK_OVERRIDES["sft"] if quick else {}), **(sft_overrides or {})})
-    base = prepare_model(sft.model.model_name_or_path, sft.training.output_dir, sft.data.synthetic_task)
     grpo = {"output_dir": str(out / "grpo"), **common, **(QUICK_OVERRIDES["grpo"] if quick else {}),
             **(grpo_overrides or {})}
-    check = load_stage_config("grpo", grpo_recipe, {**grpo, "model_name_or_path": base})
-    get_reward_funcs(check.rewards.rewards, check.rewards.reward_params)
-    if check.data != sft.data:
-        raise ValueError("the demo's SFT and GRPO recipes describe different problems; give both stages the same data "
-                         "settings (override both with --sft-arg and --grpo-arg)")
+    check = load_stage_config("grpo", grpo_recipe, {**grpo, "model_name_or_path": sft.model.model_name_or_path})
+    check_rewards(check.rewards.rewards, check.rewards.reward_params)
     parts = stage_datasets(sft.data)
-    return DemoPlan(out, task, seed, quick, sft, grpo_recipe, grpo, base, parts["train"], parts["heldout"])
+    theirs = parts if check.data == sft.data else stage_datasets(check.data)   # made once when the stages agree
+    if "heldout" not in theirs or theirs["heldout"]["prompt"] != parts["heldout"]["prompt"]:
+        raise ValueError("the demo's SFT and GRPO recipes hold out different problems; give both stages the same "
+                         "task, size, seeds and held-out settings (override both with --sft-arg and --grpo-arg)")
+    base = prepare_model(sft.model.model_name_or_path, sft.training.output_dir, sft.data.synthetic_task)
+    return DemoPlan(out, task, seed, quick, sft, grpo_recipe, grpo, base, parts["train"], theirs["train"],
+                    parts["heldout"])
 
 # %% ../nbs/10_pipeline.ipynb #e52d9aef
 def grpo_config(plan:DemoPlan)->StageConfig:
@@ -149,7 +152,7 @@ def run_demo(
     watch.say(_stage_line("sft", sft, watch.wall["sft"]))
     watch.say("grpo: training")
     grpo_cfg = grpo_config(plan)
-    with watch("grpo"), _quiet(progress): grpo_dir = train_grpo(grpo_cfg, plan.train)
+    with watch("grpo"), _quiet(progress): grpo_dir = train_grpo(grpo_cfg, plan.grpo_train)
     with watch("eval_grpo"): grpo = evaluate(grpo_dir, plan.heldout, out_dir=out / "eval" / "grpo", **DEMO_EVAL)
     watch.say(_stage_line("grpo", grpo, watch.wall["grpo"]))
     results = {"base": base, "sft": sft, "grpo": grpo}

@@ -11,8 +11,9 @@ from .config import StageConfig, load_stage_config
 from .rewards import get_reward_funcs
 
 # %% auto #0
-__all__ = ['RENAMED', 'LORA_KEYS', 'NESTED', 'NOT_TRAINING_KEYS', 'JSON_FLAGS', 'FLAGS_HELP', 'ORIGINAL_REWARD_WEIGHTS',
-           'translate_config', 'infer_stage', 'config_from_original', 'json_flag', 'combine_rewards']
+__all__ = ['RENAMED', 'LORA_KEYS', 'NESTED', 'NOT_TRAINING_KEYS', 'ORIGINAL_REWARD_WEIGHTS', 'JSON_FLAGS', 'FLAGS_HELP',
+           'translate_config', 'infer_stage', 'original_defaults', 'config_from_original', 'json_flag',
+           'combine_rewards']
 
 # %% ../nbs/04c_reasoning_on_a_budget.ipynb #4d459c9a
 RENAMED = { # the original project's (or an older TRL's) name -> the field here
@@ -26,6 +27,8 @@ LORA_KEYS = {"r": "lora_r", "lora_alpha": "lora_alpha", "alpha": "lora_alpha", "
              "dropout": "lora_dropout", "target_modules": "lora_target_modules"}
 NESTED = ("training_args", "grpo_args", "grpo_config", "lora_config")
 NOT_TRAINING_KEYS = {"s3_output_path": "where the SageMaker launcher uploads the model; pass it to `r1-budget launch`"}
+ORIGINAL_REWARD_WEIGHTS = {"accuracy_cosine_scaled": 0.5, "format": 0.1, "reasoning": 0.15, "conciseness": 0.05,
+                           "repetition_penalty": 0.2} # its `reward_function_weights`
 
 # %% ../nbs/04c_reasoning_on_a_budget.ipynb #e9b963db
 def _bool(v):
@@ -66,11 +69,19 @@ def infer_stage(original:dict)->str:
     return "grpo" if grpo_keys & set(original) else "sft"
 
 
+# %% ../nbs/04c_reasoning_on_a_budget.ipynb #ad8e5399
+def original_defaults(stage:str, options:dict, notes:list)->dict:
+    "`options` of the original project's `stage`, with its five rewards when they name none (noted in `notes`)."
+    if stage != "grpo" or options.get("rewards") is not None: return options
+    notes.append("no reward weights given: the original project's five (ORIGINAL_REWARD_WEIGHTS)")
+    return {**options, "rewards": dict(ORIGINAL_REWARD_WEIGHTS)}
+
 # %% ../nbs/04c_reasoning_on_a_budget.ipynb #482ef270
 def config_from_original(original:dict, stage:str|None=None, overrides:dict|None=None)->StageConfig:
     "A stage configuration from one of the original project's config dicts (stage inferred unless given)."
+    stage = stage or infer_stage(original)
     options, notes = translate_config(original)
-    return load_stage_config(stage or infer_stage(original), options, overrides, notes)
+    return load_stage_config(stage, original_defaults(stage, options, notes), overrides, notes)
 
 # %% ../nbs/04c_reasoning_on_a_budget.ipynb #ebec3c6a
 JSON_FLAGS = ("training_args", "grpo_config", "grpo_args", "lora_config", "config_json", "reward_weights",
@@ -86,9 +97,6 @@ def json_flag(name:str, value:str)->dict:
     return parsed if name == "config_json" else {name: parsed}
 
 # %% ../nbs/04c_reasoning_on_a_budget.ipynb #e3802109
-ORIGINAL_REWARD_WEIGHTS = {"accuracy_cosine_scaled": 0.5, "format": 0.1, "reasoning": 0.15, "conciseness": 0.05,
-                           "repetition_penalty": 0.2} # its `reward_function_weights`
-
 def combine_rewards(weights:dict, params:dict|None=None)->Callable:
     "One reward function: the weighted average of the named rewards (the original project's `combine_rewards`)."
     funcs, ws = get_reward_funcs(weights, params)

@@ -21,7 +21,7 @@ __all__ = ['logger', 'ANSWER_BUDGET_S', 'GOLD_BUDGET_S', 'MAX_ANSWER_CHARS', 'MA
            'timeout_count', 'answers_match', 'is_correct', 'accuracy_reward', 'completion_lengths',
            'cosine_scaled_reward', 'has_r1_format', 'format_reward', 'tag_count_reward', 'count_reasoning_steps',
            'reasoning_steps_reward', 'conciseness_reward', 'repetition_penalty_reward', 'countdown_reward',
-           'NamedReward', 'get_reward_funcs', 'check_reward_columns']
+           'NamedReward', 'check_rewards', 'get_reward_funcs', 'check_reward_columns']
 
 # %% ../nbs/02_rewards.ipynb #6bb0fe62
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
@@ -315,21 +315,24 @@ class NamedReward:
     def __repr__(self): return f"NamedReward({self.__name__!r}, {self.params})"
 
 # %% ../nbs/02_rewards.ipynb #2794c467
-def _bind(name:str, params:dict)->NamedReward:
-    "The registered reward `name` with `params` bound (checked against its signature)."
-    fn = REWARD_FUNCS[name]
-    valid = [p for p in inspect.signature(fn).parameters if p not in TRL_ARGUMENTS + REWARD_COLUMNS.get(name, ())]
-    unknown = set(params) - set(valid)
-    if unknown: raise ValueError(f"unknown parameter(s) {sorted(unknown)} for reward '{name}'; it takes {valid}")
-    return NamedReward(name, fn, dict(params))
-
-def get_reward_funcs(weights:dict, params:dict|None=None)->tuple[list, list[float]]:
-    "`(reward_funcs, reward_weights)` for `GRPOTrainer` from `{name: weight}` and `{name: {param: value}}`."
+def check_rewards(weights:dict, params:dict|None=None)->dict:
+    "The parameters of each weighted reward, checked against the registry and each signature; binds nothing."
     weights, params = _check_weights(dict(weights)), dict(params or {})
     stray = set(params) - set(weights)
     if stray: raise ValueError(f"parameters given for reward(s) {sorted(stray)} that are not in the weights "
                                f"{list(weights)}")
-    return [_bind(n, params.get(n, {})) for n in weights], [float(w) for w in weights.values()]
+    for name in weights:
+        valid = [p for p in inspect.signature(REWARD_FUNCS[name]).parameters
+                 if p not in TRL_ARGUMENTS + REWARD_COLUMNS.get(name, ())]
+        unknown = set(params.get(name, {})) - set(valid)
+        if unknown: raise ValueError(f"unknown parameter(s) {sorted(unknown)} for reward '{name}'; it takes {valid}")
+    return {name: dict(params.get(name, {})) for name in weights}
+
+# %% ../nbs/02_rewards.ipynb #3e997764
+def get_reward_funcs(weights:dict, params:dict|None=None)->tuple[list, list[float]]:
+    "`(reward_funcs, reward_weights)` for `GRPOTrainer` from `{name: weight}` and `{name: {param: value}}`."
+    checked = check_rewards(weights, params)
+    return [NamedReward(n, REWARD_FUNCS[n], p) for n, p in checked.items()], [float(w) for w in weights.values()]
 
 # %% ../nbs/02_rewards.ipynb #ca9f3a36
 def check_reward_columns(weights:dict, columns:list[str]):

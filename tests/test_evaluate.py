@@ -185,3 +185,17 @@ def test_vllm_backend_glue(tiny, problems, monkeypatch):
     monkeypatch.setattr(E, "vllm_available", lambda: False)
     with pytest.raises(ValueError, match="backend='vllm' needs vLLM installed, a CUDA GPU"):
         evaluate(tiny, problems, backend="vllm")
+
+
+@pytest.mark.parametrize("recipe", ["tiny/sft", "tiny/grpo"])
+def test_eval_cli_scores_a_recipes_held_out_problems(tiny, tmp_path, recipe):
+    "`--recipe` takes the held-out problems of an SFT or a GRPO recipe: the same 200 for the demo's two."
+    r = subprocess.run([str(BIN / "r1-budget"), "eval", "--model", str(tiny), "--recipe", recipe, "--n", "8",
+                        "--max-new-tokens", "4", "--out", str(tmp_path / "e")],
+                       capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    samples = [json.loads(l) for l in (tmp_path / "e" / "samples.jsonl").read_text().splitlines()]
+    from r1_budget.config import load_stage_config
+    from r1_budget.train import stage_datasets
+    heldout = stage_datasets(load_stage_config("sft", "tiny/sft").data)["heldout"]
+    assert [s["prompt"] for s in samples] == heldout["prompt"][:8]

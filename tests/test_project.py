@@ -114,13 +114,13 @@ def test_sync_check_passes_on_a_clean_clone_and_fails_on_an_unexported_edit(tmp_
     assert r.returncode == 1 and "r1_budget/data.py" in r.stderr and "must match the notebooks" in r.stderr
 
 
-def test_readme_headline_is_a_five_seed_sweep_then_one_of_its_runs():
+def test_readme_headline_is_a_ten_seed_sweep_then_one_of_its_runs():
     "The README's tables are rendered from assets/, written by benchmarks/demo_seeds.py --assets; the plots are that sweep's."
     from r1_budget.report import stage_table
     sweep = json.loads((ROOT / "assets" / "demo-seeds-summary.json").read_text())
     run = json.loads((ROOT / "assets" / "demo-summary.json").read_text())
     text = (ROOT / "README.md").read_text()
-    assert sweep["seeds"] == [0, 1, 2, 3, 4] and not sweep["quick"] and sweep["command"] in text
+    assert sweep["seeds"] == list(range(10)) and not sweep["quick"] and sweep["command"] in text
     for r in sweep["rows"]:
         assert f"| {r['seed']} | {100 * r['sft']:.1f}% | {100 * r['grpo']:.1f}% | {100 * r['gain']:+.1f} ±" in text
     assert f"Every seed met every target: **{'yes' if sweep['all_targets_met'] else 'no'}**" in text

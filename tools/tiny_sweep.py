@@ -18,7 +18,7 @@ import warnings
 warnings.filterwarnings("ignore")
 import datasets, transformers  # noqa: E402
 datasets.disable_progress_bars(); transformers.utils.logging.disable_progress_bar()
-from r1_budget.cli import stage_config_from_args  # noqa: E402
+from r1_budget.config import load_stage_config  # noqa: E402
 from r1_budget.evaluate import evaluate  # noqa: E402
 from r1_budget.grpo import train_grpo  # noqa: E402
 from r1_budget.sft import train_sft  # noqa: E402
@@ -35,21 +35,23 @@ def score(model, held, out):
 
 def main(name, sft_samples, sft_epochs, grpo_steps, lr, difficulty, n, *extra):
     d = f"/tmp/tiny-sweep/{name}"
-    common = ["--synthetic_difficulty", difficulty, "--synthetic_n", n, "--disable_tqdm", "True", "--save_strategy", "no"]
-    if "SWEEP_SHORTCUT_RATE" in os.environ: common += ["--synthetic_shortcut_rate", os.environ["SWEEP_SHORTCUT_RATE"]]
-    held = stage_datasets(stage_config_from_args("sft", ["--recipe", "tiny/sft", *common[:4]]).data)["heldout"]
+    data = dict(synthetic_difficulty=difficulty, synthetic_n=n)   # values as text: each option's type converts them
+    if "SWEEP_SHORTCUT_RATE" in os.environ: data["synthetic_shortcut_rate"] = os.environ["SWEEP_SHORTCUT_RATE"]
+    common = dict(data, disable_tqdm=True, save_strategy="no")
+    held = stage_datasets(load_stage_config("sft", "tiny/sft", data).data)["heldout"]
     start = time.time()
     with contextlib.redirect_stdout(io.StringIO()):
-        sft = train_sft(stage_config_from_args("sft", ["--recipe", "tiny/sft", "--output_dir", f"{d}/sft", "--max_samples",
-                                                       sft_samples, "--num_train_epochs", sft_epochs, *common]))
+        sft = train_sft(load_stage_config("sft", "tiny/sft", dict(common, output_dir=f"{d}/sft", max_samples=sft_samples,
+                                                                   num_train_epochs=sft_epochs)))
     m = score(sft, held, f"{d}/sft-eval")
     print(f"{name} SFT  {time.time() - start:5.0f} s  held-out {m['strict_accuracy']:.3f}  format {m['format_rate']:.3f}"
           f"  shows work {m['shows_work']:.3f}", flush=True)
     start = time.time()
     with contextlib.redirect_stdout(io.StringIO()):
-        grpo = train_grpo(stage_config_from_args("grpo", [
-            "--recipe", "tiny/grpo", "--output_dir", f"{d}/grpo", "--model_name_or_path", str(sft), "--max_steps", grpo_steps,
-            "--learning_rate", lr, "--log_completions", "False", "--logging_steps", "25", *common, *extra]))
+        extras = dict(zip((k.removeprefix("--") for k in extra[::2]), extra[1::2]))   # --name value pairs
+        grpo = train_grpo(load_stage_config("grpo", "tiny/grpo", dict(
+            common, output_dir=f"{d}/grpo", model_name_or_path=str(sft), max_steps=grpo_steps, learning_rate=lr,
+            log_completions=False, logging_steps=25, **extras)))
     m = score(grpo, held, f"{d}/grpo-eval")
     log = json.loads((grpo / "trainer_state.json").read_text())["log_history"]
     acc = [round(r["rewards/accuracy/mean"], 2) for r in log if "rewards/accuracy/mean" in r]
