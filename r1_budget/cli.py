@@ -139,7 +139,7 @@ def stage_config_from_args(stage:str, argv:list[str], sagemaker=None):
         else: rest.append(a)
         i += 1
     options, notes = translate_config({**read_recipe(recipe), **original}, notes)
-    if original or notes: options = original_defaults(stage, options, notes)   # the original project's flags: its rewards
+    if original or notes: options = original_defaults(stage, options, notes)   # its flags: its rewards
     overrides = _typed_options(stage, rest)
     if sagemaker is not None: overrides = sagemaker.stage_overrides(overrides)
     return load_stage_config(stage, options, overrides, notes)
