@@ -4,19 +4,20 @@
 
 # %% ../nbs/01_data.ipynb #db58ee63
 from __future__ import annotations
-import random, re, threading, warnings
+import random, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import datasets
 
+from .answers import (completion_text, extract_answer, extract_boxed, extract_gsm8k_answer,
+                               extract_last_number, is_parseable_answer)
+
 # %% auto #0
-__all__ = ['SYSTEM_PROMPT', 'TAGS', 'MAX_BOXED_CANDIDATES', 'SCHEMAS', 'DATA_SUFFIXES', 'ARCHIVE_SUFFIXES', 'make_conversation',
-           'format_completion', 'completion_text', 'extract_answer', 'extract_boxed', 'extract_gsm8k_answer',
-           'extract_last_number', 'is_parseable_answer', 'RowError', 'Schema', 'detect_schema', 'looks_local',
-           'load_source', 'SkippedRowsWarning', 'prepare_dataset', 'problem_key', 'train_test_split',
-           'filter_by_length', 'as_plain_text']
+__all__ = ['SYSTEM_PROMPT', 'TAGS', 'SCHEMAS', 'DATA_SUFFIXES', 'ARCHIVE_SUFFIXES', 'make_conversation', 'format_completion',
+           'RowError', 'Schema', 'detect_schema', 'looks_local', 'load_source', 'SkippedRowsWarning', 'prepare_dataset',
+           'problem_key', 'train_test_split', 'filter_by_length', 'as_plain_text']
 
 # %% ../nbs/01_data.ipynb #eb986c2f
 SYSTEM_PROMPT = (
@@ -48,100 +49,6 @@ def format_completion(
     nl = "" if compact else "\n"
     text = f"<think>{nl}{reasoning.strip()}{nl}</think>{nl}<answer>{nl}{answer.strip()}{nl}</answer>"
     return [{"role": "assistant", "content": text}]
-
-# %% ../nbs/01_data.ipynb #e6c0ad3e
-def completion_text(
-    completion:str|list|dict, # a string, a message, a list of messages, or a message's content parts
-    strict:bool=True, # raise on anything else; False reads it as '' (the rewards score it as an empty completion)
-)->str:
-    "The text of a completion: the contents of its messages and text parts, joined."
-    try:
-        if isinstance(completion, str): return completion
-        if isinstance(completion, dict):
-            value = completion.get("content", completion.get("text"))
-            return "" if value is None else completion_text(value, strict)
-        if isinstance(completion, (list, tuple)): return "".join(completion_text(m, strict) for m in completion)
-    except RecursionError:
-        if strict: raise TypeError("a completion nested too deeply to be text") from None
-        return ""
-    if strict: raise TypeError(f"a completion is a string or a list of chat messages, got {type(completion).__name__}")
-    return ""
-
-# %% ../nbs/01_data.ipynb #1b1add42
-def extract_answer(text:str|list)->str|None:
-    "The stripped content of the last complete `<answer>…</answer>` span, or `None` if there is none or it is empty."
-    text = completion_text(text)
-    end = text.rfind("</answer>")
-    start = text.rfind("<answer>", 0, end) if end >= 0 else -1
-    if start < 0: return None
-    return text[start + len("<answer>"):end].strip() or None
-
-# %% ../nbs/01_data.ipynb #cf88ea60
-_BRACE_TOKENS = re.compile(r"\\.|[{}]", re.S)
-# `\boxed`/`\fbox` not followed by a letter, read backwards
-_BOXED_REVERSED = re.compile(r"(?<![A-Za-z])(?:dexob|xobf)\\")
-_SPACES, _BARE_BOXED = re.compile(r"\s*"), re.compile(r"[^\s$]*")
-MAX_BOXED_CANDIDATES = 100 # only the last this-many \boxed commands are examined, so long garbage costs little
-
-def _brace_pairs(text:str, start:int=0)->dict[int, int]:
-    "Position of each `{` in `text[start:]` -> position of its closing `}`, skipping escaped `\\{`, `\\}`."
-    pairs, stack = {}, []
-    for m in _BRACE_TOKENS.finditer(text, start):
-        c = m.group()
-        if c == "{": stack.append(m.start())
-        elif c == "}" and stack: pairs[stack.pop()] = m.start()
-    return pairs
-
-def extract_boxed(text:str|list)->str|None:
-    "The content of the last well-formed `\\boxed{…}` (or `\\fbox{…}`), nested braces included; else `None`."
-    text = completion_text(text)
-    if "\\boxed" not in text and "\\fbox" not in text: return None
-    n, found = len(text), []
-    for m in _BOXED_REVERSED.finditer(text[::-1]):  # last command first, without visiting every earlier one
-        found.append((n - m.end(), n - m.start()))
-        if len(found) == MAX_BOXED_CANDIDATES: break
-    pairs = None
-    for start, end in found:
-        i = _SPACES.match(text, end).end()
-        if text[i:i + 1] == "{":
-            if pairs is None: pairs = _brace_pairs(text, found[-1][0])
-            content = text[i + 1:pairs[i]] if i in pairs else None
-        elif i > end: content = _BARE_BOXED.match(text, i).group()  # `\boxed 5`
-        else: continue
-        if content and content.strip(): return content.strip()
-    return None
-
-# %% ../nbs/01_data.ipynb #7400333e
-def extract_gsm8k_answer(text:str)->str|None:
-    "The text after the last `####`, stripped and without thousands separators; `None` if absent or empty."
-    text = completion_text(text)
-    i = text.rfind("####")
-    if i < 0: return None
-    return text[i + 4:].replace(",", "").strip() or None
-
-# %% ../nbs/01_data.ipynb #c615e329
-_NUMBER_RE = re.compile(r"(?:(?<![\w)\]])-)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d)|(?:(?<![\w)\]])-)?\.\d+")
-
-def extract_last_number(text:str|list)->str|None:
-    "The last number in `text` (sign and decimals kept, thousands separators removed), or `None`."
-    found = _NUMBER_RE.findall(completion_text(text))
-    return found[-1].replace(",", "") if found else None
-
-# %% ../nbs/01_data.ipynb #92a015a4
-_PLAIN_ANSWER_RE = re.compile(r"^[-+]?\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:\s*/\s*\d+)?\s*%?$")
-
-def is_parseable_answer(answer:str)->bool:
-    "Whether `answer` is a number or an expression math-verify can parse."
-    if not isinstance(answer, str) or not answer.strip(): return False
-    s = answer.strip()
-    if any(c.isdigit() for c in s) and _PLAIN_ANSWER_RE.match(s): return True
-    from math_verify import parse
-    # math-verify's timeout uses signal.alarm, which only works on the main thread (notebook runners and data
-    # loaders often use others); gold answers are short, so there we parse without it.
-    timeout = 5 if threading.current_thread() is threading.main_thread() else None
-    # parse returns [sympy object, original string] on success and just [string] when it gave up
-    try: return len(parse(f"${s}$", parsing_timeout=timeout)) >= 2
-    except Exception: return False
 
 # %% ../nbs/01_data.ipynb #8b7fe57b
 class RowError(ValueError):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .data import completion_text, extract_answer, extract_boxed, extract_last_number
+from .answers import completion_text, extract_answer, extract_boxed, extract_last_number
 from .rewards import answers_match, has_r1_format
 from .tasks import check_countdown
 

@@ -4,24 +4,26 @@
 
 # %% ../nbs/02_rewards.ipynb #c6f74a6f
 from __future__ import annotations
-import difflib, inspect, logging, math, re, signal, threading
+import difflib, inspect, logging, math, re
 from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
+from .answers import (GOLD_BUDGET_S, BudgetExceeded, cpu_bounded, normalize_constants, parse_math,
+                               parse_number)
 from .config import check_reward_weights
-from .data import MAX_BOXED_CANDIDATES, TAGS, completion_text, extract_answer, extract_boxed
+from .answers import MAX_BOXED_CANDIDATES, completion_text, extract_answer, extract_boxed
+from .data import TAGS
 from .tasks import check_countdown
 
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'ANSWER_BUDGET_S', 'GOLD_BUDGET_S', 'MAX_ANSWER_CHARS', 'MAX_ANALYSED_CHARS', 'REWARD_FUNCS',
-           'REWARD_COLUMNS', 'TRL_ARGUMENTS', 'final_answer', 'parse_number', 'BudgetExceeded', 'normalize_constants',
-           'timeout_count', 'answers_match', 'is_correct', 'accuracy_reward', 'completion_lengths',
-           'cosine_scaled_reward', 'has_r1_format', 'format_reward', 'tag_count_reward', 'count_reasoning_steps',
-           'reasoning_steps_reward', 'conciseness_reward', 'repetition_penalty_reward', 'countdown_reward',
-           'NamedReward', 'check_rewards', 'get_reward_funcs', 'check_reward_columns']
+__all__ = ['logger', 'ANSWER_BUDGET_S', 'MAX_ANSWER_CHARS', 'MAX_ANALYSED_CHARS', 'REWARD_FUNCS', 'REWARD_COLUMNS',
+           'TRL_ARGUMENTS', 'final_answer', 'timeout_count', 'answers_match', 'is_correct', 'accuracy_reward',
+           'completion_lengths', 'cosine_scaled_reward', 'has_r1_format', 'format_reward', 'tag_count_reward',
+           'count_reasoning_steps', 'reasoning_steps_reward', 'conciseness_reward', 'repetition_penalty_reward',
+           'countdown_reward', 'NamedReward', 'check_rewards', 'get_reward_funcs', 'check_reward_columns']
 
 # %% ../nbs/02_rewards.ipynb #6bb0fe62
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
@@ -39,94 +41,34 @@ def final_answer(completion)->str|None:
     boxes = _boxes(text)
     return ", ".join(boxes) if boxes else None
 
-# %% ../nbs/02_rewards.ipynb #3ce72f8f
-_NUMBER = re.compile(r"""^
-    (?P<sign>[-+\u2212])?\s*
-    (?:\\?\$|€|£|¥|USD\s*)?\s*                                  # currency
-    (?:(?P<int>[1-9]\d{0,2}(?:,\d{3})+|\d{1,1000})(?:\.(?P<dec>\d{0,1000}))?|\.(?P<dec2>\d{1,1000}))
-    (?:\s*/\s*(?P<den>\d{1,1000}))?                               # a/b
-    \s*(?P<pct>\\?%|\\text\{\s*\\?%\s*\})?                       # percent
-    (?:\s+(?![ei]\b)[A-Za-z][A-Za-z .]*|\s*\\(?:text|mathrm|mbox)\{[^{}]*\}|\s*(?:dollars?|cents?))?   # units
-    \s*\.?$""", re.X)
-_FRAC = re.compile(r"^(?P<sign>[-\u2212])?\s*\\[dt]?frac\{\s*(?P<num>\d{1,1000})\s*\}\{\s*(?P<den>\d{1,1000})\s*\}$")
-_DELIMS = re.compile(r"^\$+|\$+$|^\\\(|\\\)$|^\\\[|\\\]$")
-
-def parse_number(s:str)->Fraction|None:
-    "The exact value of a plain-number answer, or `None` when it is not one (that is math-verify's job)."
-    if not isinstance(s, str) or len(s) > 4000: return None
-    s = _DELIMS.sub("", s.strip()).strip().replace("{,}", ",").replace("\\!", "").replace("\\,", "")
-    m = _FRAC.match(s)
-    if m:
-        num, den = int(m["num"]), int(m["den"])
-        return None if den == 0 else Fraction(-num if m["sign"] else num, den)
-    m = _NUMBER.match(s)
-    if not m: return None
-    value = Fraction(f"{(m['int'] or '0').replace(',', '')}.{m['dec'] or m['dec2'] or '0'}")
-    if m["den"]:
-        if int(m["den"]) == 0 or m["dec"] or m["dec2"]: return None
-        value /= int(m["den"])
-    return -value if m["sign"] in ("-", "\u2212") else value
-
 # %% ../nbs/02_rewards.ipynb #2c197242
 ANSWER_BUDGET_S = 2.0 # CPU seconds for parsing one answer and comparing it with its gold (main thread)
-GOLD_BUDGET_S = 30.0 # CPU seconds for parsing one gold answer, once per gold
 MAX_ANSWER_CHARS = 500 # longer answers are not parsed (compared as text only)
 _EXPLOSIVE = re.compile(r"""\^\s*\{[^{}]*\^ | \^\s*\(?\s*[\w.]+\s*\)?\s*\^ | \*\*.*\*\* | \^\s*\{?\s*-?\d{4,}
     | \*\*\s*\(?\s*-?\d{4,} | \d{4,}\s*! | [)}\]]\s*! | !\s*! | \\(?:sum|prod|int|iint|oint|lim)
     | \\binom\s*\{[^{}]*(?:\d{4,}|\^) | \d{400,}""", re.X) # towers, huge powers and factorials, big binomials
 
-class BudgetExceeded(BaseException):
-    "A math-verify call ran out of CPU time (a `BaseException`, so math-verify's `except Exception` lets it through)."
-
-def _bounded(fn, budget:float, *args):
-    "Call `fn(*args)`; on the main thread, interrupt it after `budget` seconds of this process's CPU time."
-    if threading.current_thread() is not threading.main_thread(): return fn(*args)
-    def _raise(signum, frame): raise BudgetExceeded()
-    old = signal.signal(signal.SIGPROF, _raise)
-    signal.setitimer(signal.ITIMER_PROF, budget)
-    try: return fn(*args)
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, old)
-
-# %% ../nbs/02_rewards.ipynb #1d9edaf7
-_UPRIGHT = re.compile(r"\\(?:mathrm|text|textrm|operatorname|mathit)\s*\{\s*([ei])\s*\}|\\rm\s+([ei])(?![A-Za-z])")
-_MATH = re.compile(r"\$|\\\(|\\\[|\\boxed|\\fbox")
-
-def normalize_constants(s:str)->str:
-    "`s` with Euler's number and the imaginary unit written upright (`\\mathrm{e}`, `\\text{i}`) as plain `e`, `i`."
-    return _UPRIGHT.sub(lambda m: m[1] or m[2], s)
-
-def _wrap(s:str)->str:
-    "`s` as math-verify should see it: as it is when it already marks its math, else inside `$…$`."
-    return s if _MATH.search(s) else f"${s}$"
-
-@lru_cache(maxsize=16384)
-def _parse(s:str)->tuple:
-    "math-verify's parse of `s` (an interrupted parse raises, so only finished parses are cached)."
-    from math_verify import parse
-    return tuple(parse(_wrap(normalize_constants(s)), parsing_timeout=None))
 
 # %% ../nbs/02_rewards.ipynb #6bfad947
 class _Unparseable(Exception): pass
 
 def _parse_gold(gold:str)->tuple:
     "The parsed gold answer, within the generous `GOLD_BUDGET_S`; `_Unparseable` when math-verify gives up."
-    g = _bounded(_parse, GOLD_BUDGET_S, gold)
+    g = cpu_bounded(parse_math, GOLD_BUDGET_S, gold)
     if len(g) < 2: raise _Unparseable()  # parse gives [sympy object, string] on success, [string] when it gave up
     return g
 
 def _verify(g:tuple, answer:str)->bool:
     "math-verify's verdict on `answer` against the parsed gold `g`."
     from math_verify import verify
-    a = _parse(answer)
+    a = parse_math(answer)
     return len(a) >= 2 and bool(verify(list(g), list(a), timeout_seconds=None))
 
 @lru_cache(maxsize=1)
 def _warm_up():
     "Import math-verify and let sympy build its caches once, outside any time budget."
     logging.getLogger("math_verify").setLevel(logging.ERROR)  # it warns that we disabled its own timeouts
-    _verify(_parse("1"), "x^2")
+    _verify(parse_math("1"), "x^2")
 
 # %% ../nbs/02_rewards.ipynb #5c10cf33
 _LOGGED_GOLDS, _SLOW, _TIMEOUTS = set(), {}, [0]
@@ -170,7 +112,7 @@ def answers_match(answer:str|None, gold:str)->bool:
     except BudgetExceeded: return _timed_out((gold, None), _unparseable_gold(gold,
                                                                              f"took over {GOLD_BUDGET_S:g} s to parse"))
     except Exception: return _unparseable_gold(gold)
-    try: return _bounded(_verify, ANSWER_BUDGET_S, parsed, answer)
+    try: return cpu_bounded(_verify, ANSWER_BUDGET_S, parsed, answer)
     except BudgetExceeded: return _timed_out((gold, answer), answer == gold)
     except Exception: return False
 

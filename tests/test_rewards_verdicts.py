@@ -214,8 +214,9 @@ def test_hedging_and_empty_completions_score_zero(completion):
 
 def test_a_fired_bound_passes_through_math_verify_and_is_not_cached(monkeypatch):
     from math_verify import parse
+    from r1_budget.answers import parse_math
     R._warm_up()
-    R._parse.cache_clear()
+    parse_math.cache_clear()
     calls = []
 
     def interrupted_parse(s, **kw):
@@ -225,9 +226,9 @@ def test_a_fired_bound_passes_through_math_verify_and_is_not_cached(monkeypatch)
         return parse(s, **kw)
     monkeypatch.setattr("math_verify.parse", interrupted_parse)
     with pytest.raises(R.BudgetExceeded):
-        R._parse("\\frac{\\pi}{2}")
-    assert len(R._parse("\\frac{\\pi}{2}")) == 2     # parsed afresh, not the interrupted result
-    R._parse.cache_clear()
+        parse_math("\\frac{\\pi}{2}")
+    assert len(parse_math("\\frac{\\pi}{2}")) == 2     # parsed afresh, not the interrupted result
+    parse_math.cache_clear()
 
 
 def test_math_verify_internals_do_not_swallow_the_bound():
@@ -239,11 +240,11 @@ def test_math_verify_internals_do_not_swallow_the_bound():
 
 def test_golds_are_parsed_with_their_own_generous_budget(monkeypatch):
     seen = []
-    real = R._bounded
-    monkeypatch.setattr(R, "_bounded", lambda fn, budget, *a: (seen.append((fn.__name__, budget)), real(fn, budget, *a))[1])
-    R._parse.cache_clear()
+    real = R.cpu_bounded
+    monkeypatch.setattr(R, "cpu_bounded", lambda fn, budget, *a: (seen.append((fn.__name__, budget)), real(fn, budget, *a))[1])
+    R.parse_math.cache_clear()
     assert answers_match("\\pi/2", "\\frac{\\pi}{2}")
-    assert ("_parse", R.GOLD_BUDGET_S) in seen and ("_verify", R.ANSWER_BUDGET_S) in seen
+    assert ("parse_math", R.GOLD_BUDGET_S) in seen and ("_verify", R.ANSWER_BUDGET_S) in seen
     assert R.GOLD_BUDGET_S >= 10 * R.ANSWER_BUDGET_S >= 10 * 1.0
 
 
