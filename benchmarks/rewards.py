@@ -7,14 +7,21 @@ Scores 2,048 GSM8K-style completions (right, wrong and malformed; 100-600 tokens
 and prints completions per second side by side with the ratios. Targets: our accuracy reward at least 10x TRL's,
 and the whole five-reward set faster than TRL's accuracy reward alone. Then times the slowest single completion
 of an adversarial set.
-Then the same comparison on a LaTeX-heavy batch (fractions of pi, roots, intervals, sets, matrices, complex numbers).
+Then the same comparison on a LaTeX-heavy batch (fractions of pi, roots, intervals, sets, matrices, complex numbers),
+and on a batch of long worked solutions (1,000-3,000 characters of prose and LaTeX inside `<answer>`, the answer
+boxed once or twice, in two notations, or stated in a final sentence; tests/fixtures/long_answers.py): half right.
 
-    .venv/bin/python benchmarks/rewards.py [--n 2048] [--seed 0]
+    .venv/bin/python benchmarks/rewards.py [--n 2048] [--seed 0] [--n-long 256]
 """
 import argparse
 import logging
 import random
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures"))
+from long_answers import ENDINGS, GOLDS, long_answer  # noqa: E402
 
 WORDS = ("so we add the two amounts then multiply by the number of days which gives the total "
          "she had left after paying for each item and the rest was shared equally").split()
@@ -57,6 +64,22 @@ def make_latex_batch(n, seed):
     return completions, solutions
 
 
+def make_long_batch(n, seed):
+    "Long worked solutions (1,000-3,000 characters) ending in the answer given one of several ways: half right."
+    rng = random.Random(seed)
+    completions, solutions = [], []
+    for i in range(n):
+        gold, other = GOLDS[i % len(GOLDS)]
+        plain = gold.lstrip("-").isdigit()   # LaTeX in a final sentence goes inside $…$, as models write it
+        endings = [e for e in ENDINGS if (e != "two notations" or other) and (e != "final sentence" or plain)]
+        ending = endings[(i // 2) % len(endings)]
+        said = gold if i % 2 == 0 else str(rng.randint(100, 999))   # half give a wrong number
+        body = long_answer(rng, said, other if i % 2 == 0 else None, ending, sentences=rng.randint(8, 25))
+        completions.append([{"role": "assistant", "content": f"<think>\nworking\n</think>\n<answer>\n{body}\n</answer>"}])
+        solutions.append(gold)
+    return completions, solutions
+
+
 def rate(fn, completions, solutions, repeat=1):
     start = time.perf_counter()
     for _ in range(repeat):
@@ -68,6 +91,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2048)
     ap.add_argument("--n-latex", type=int, default=256)
+    ap.add_argument("--n-long", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     logging.disable(logging.WARNING)
@@ -98,6 +122,15 @@ def main():
           f"{sum(t or 0 for t in trl_l_out):.0f} by TRL's")
     print(f"{'TRL accuracy_reward':34}{trl_l:15,.0f}{1.0:17.1f}x")
     print(f"{'r1_budget accuracy':34}{ours_l:15,.0f}{ours_l / trl_l:17.1f}x   (no target: both run math-verify)")
+
+    long, long_golds = make_long_batch(args.n_long, args.seed)
+    chars = sorted(len(c[0]["content"]) for c in long)
+    ours_g, ours_g_out = rate(accuracy_reward, long, long_golds)
+    trl_g, trl_g_out = rate(trl_accuracy, long, long_golds)
+    print(f"\nLong worked solutions: {args.n_long} completions of {chars[0]:,}-{chars[-1]:,} characters (half right), "
+          f"{sum(ours_g_out):.0f} right by ours, {sum(t or 0 for t in trl_g_out):.0f} by TRL's")
+    print(f"{'TRL accuracy_reward':34}{trl_g:15,.0f}{1.0:17.1f}x")
+    print(f"{'r1_budget accuracy':34}{ours_g:15,.0f}{ours_g / trl_g:17.1f}x   (no target: both run math-verify)")
     print(f"math-verify bounds that fired: {timeout_count()}")
 
     adversarial = ["x" * 1_000_000, "\\boxed{" * 100_000, "<answer>9^{9^{9^{9}}}</answer>", "<answer>(10^{6})!</answer>",

@@ -11,7 +11,7 @@ from functools import lru_cache
 # %% auto #0
 __all__ = ['MAX_BOXED_CANDIDATES', 'GOLD_BUDGET_S', 'completion_text', 'extract_answer', 'extract_boxed', 'extract_gsm8k_answer',
            'extract_last_number', 'parse_number', 'BudgetExceeded', 'cpu_bounded', 'normalize_constants', 'parse_math',
-           'is_parseable_answer']
+           'extract_math', 'is_parseable_answer']
 
 # %% ../nbs/01a_answers.ipynb #cb5ca960
 def completion_text(
@@ -157,6 +157,13 @@ def parse_math(s:str)->tuple:
     "math-verify's parse of `s`: `(sympy object, text)`, or `(text,)` when it gives up; interruptions are not cached."
     from math_verify import parse
     return tuple(parse(_wrap(normalize_constants(s)), parsing_timeout=None))
+
+# %% ../nbs/01a_answers.ipynb #6b1a0e61
+@lru_cache(maxsize=4096)
+def extract_math(text:str)->tuple:
+    "math-verify's own extraction from prose `text` (boxed, then 'final answer is', then the last expression), parsed."
+    from math_verify import parse
+    return tuple(parse(normalize_constants(text), parsing_timeout=None))
 
 # %% ../nbs/01a_answers.ipynb #a542331b
 def is_parseable_answer(answer:str)->bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from .answers import completion_text, extract_answer, extract_boxed, extract_last_number
-from .rewards import answers_match, has_r1_format
+from .rewards import answers_match, final_answer, has_r1_format
 from .tasks import check_countdown
 
 # %% auto #0
@@ -22,8 +22,7 @@ __all__ = ['MODES', 'BACKENDS', 'TABLE_METRICS', 'score_completion', 'binomial_s
 def score_completion(completion:str, row:dict)->dict:
     "Strict and lenient correctness and format of `completion` for canonical `row` (countdown rows checked by rule)."
     text = completion_text(completion)
-    answer = extract_answer(text)
-    answer = extract_boxed(answer) or answer if answer else None
+    answer = final_answer(text) if extract_answer(text) is not None else None   # the rewards' reading of the span
     if "numbers" in row and "target" in row:
         check = lambda a: check_countdown(a, row["numbers"], row["target"])
     else: check = lambda a: answers_match(a, row["solution"])

@@ -9,8 +9,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
-from .answers import (GOLD_BUDGET_S, BudgetExceeded, cpu_bounded, normalize_constants, parse_math,
-                               parse_number)
+from .answers import (GOLD_BUDGET_S, BudgetExceeded, cpu_bounded, extract_math, normalize_constants,
+                               parse_math, parse_number)
 from .config import check_reward_weights
 from .answers import MAX_BOXED_CANDIDATES, completion_text, extract_answer, extract_boxed
 from .data import TAGS
@@ -19,11 +19,12 @@ from .tasks import check_countdown
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'ANSWER_BUDGET_S', 'MAX_ANSWER_CHARS', 'MAX_ANALYSED_CHARS', 'REWARD_FUNCS', 'REWARD_COLUMNS',
-           'TRL_ARGUMENTS', 'final_answer', 'timeout_count', 'answers_match', 'is_correct', 'accuracy_reward',
-           'completion_lengths', 'cosine_scaled_reward', 'has_r1_format', 'format_reward', 'tag_count_reward',
-           'count_reasoning_steps', 'reasoning_steps_reward', 'conciseness_reward', 'repetition_penalty_reward',
-           'countdown_reward', 'NamedReward', 'check_rewards', 'get_reward_funcs', 'check_reward_columns']
+__all__ = ['logger', 'ANSWER_BUDGET_S', 'MAX_GOLD_CHARS', 'MAX_ANSWER_CHARS', 'MAX_ANALYSED_CHARS', 'REWARD_FUNCS',
+           'REWARD_COLUMNS', 'TRL_ARGUMENTS', 'final_answer', 'is_prose', 'is_hedged', 'timeout_count', 'answers_match',
+           'is_correct', 'accuracy_reward', 'completion_lengths', 'cosine_scaled_reward', 'has_r1_format',
+           'format_reward', 'tag_count_reward', 'count_reasoning_steps', 'reasoning_steps_reward', 'conciseness_reward',
+           'repetition_penalty_reward', 'countdown_reward', 'NamedReward', 'check_rewards', 'get_reward_funcs',
+           'check_reward_columns']
 
 # %% ../nbs/02_rewards.ipynb #6bb0fe62
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
@@ -33,20 +34,48 @@ def _boxes(text:str)->list[str]:
     starts = [m.start() for m in _BOX.finditer(text)][-MAX_BOXED_CANDIDATES:]
     return [b for s, e in zip(starts, starts[1:] + [len(text)]) if (b := extract_boxed(text[s:e]))]
 
+def _one_value(boxes:list[str])->str:
+    "Boxes that all equal the last one (`answers_match`) are that value; boxes that differ are a list of candidates."
+    if all(b == boxes[-1] or answers_match(b, boxes[-1]) for b in boxes[:-1]): return boxes[-1]
+    return ", ".join(boxes)
+
 def final_answer(completion)->str|None:
-    "The answer a completion gives: its last `<answer>` span, else its `\\boxed{}`; a single box is unwrapped."
+    "The answer a completion gives: its last `<answer>` span, else its boxes; boxes are unwrapped (`_one_value`)."
     text = completion_text(completion, strict=False)
     ans = extract_answer(text)
-    if ans is not None: return (extract_boxed(ans) or ans) if len(_BOX.findall(ans)) <= 1 else ans
-    boxes = _boxes(text)
-    return ", ".join(boxes) if boxes else None
+    if ans is not None and len(_BOX.findall(ans)) <= 1: return extract_boxed(ans) or ans
+    boxes = _boxes(text if ans is None else ans)
+    return _one_value(boxes) if boxes else ans
+
+# %% ../nbs/02_rewards.ipynb #ce120bb2
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")   # a word of three letters or more, not a LaTeX command
+_LIST = re.compile(r",|\\\{|\bor\b|\band\b|;")      # what turns a gold answer into several values
+
+def is_prose(answer:str)->bool:
+    "Whether `answer` is written as prose (four words or more, LaTeX commands not counted) rather than an expression."
+    return len(_WORD.findall(answer)) >= 4
+
+# %% ../nbs/02_rewards.ipynb #813183fc
+_MATH_SPAN = re.compile(r"\$\$.+?\$\$|\$[^$]+\$|\\\(.+?\\\)|\\\[.+?\\\]"   # math, and tuples of numbers
+                        r"|[(\[]\s*[-\u2212]?\d[\d\s,.\-\u2212]*[)\]]", re.S)
+_CANDIDATE = (r"(?:\uE000|[-\u2212]?(?:\d+(?:[.,]\d+)*)?(?:\\[A-Za-z]+(?:\{[^{}]*\})+)+"   # masked math, LaTeX,
+              r"|[-\u2212]?\d+(?:[.,]\d+)*)")                                              # or a number
+_HEDGE = re.compile(rf"{_CANDIDATE}\s*(?:,|;|/|\bor\b|\band\b)\s*(?:or\s+|and\s+)?{_CANDIDATE}")
+
+def is_hedged(answer:str)->bool:
+    "Whether the last sentence of `answer` lists several candidates (`3 or 4`, `2, 3, 4`, `$3$ and $4$`), a tuple not."
+    masked = _MATH_SPAN.sub("\uE000", answer.strip())
+    last = [s for s in re.split(r"(?<=[.!?])\s+", masked) if s.strip()][-1:] or [""]
+    return bool(_HEDGE.search(last[0]))
 
 # %% ../nbs/02_rewards.ipynb #2c197242
 ANSWER_BUDGET_S = 2.0 # CPU seconds for parsing one answer and comparing it with its gold (main thread)
-MAX_ANSWER_CHARS = 500 # longer answers are not parsed (compared as text only)
-_EXPLOSIVE = re.compile(r"""\^\s*\{[^{}]*\^ | \^\s*\(?\s*[\w.]+\s*\)?\s*\^ | \*\*.*\*\* | \^\s*\{?\s*-?\d{4,}
-    | \*\*\s*\(?\s*-?\d{4,} | \d{4,}\s*! | [)}\]]\s*! | !\s*! | \\(?:sum|prod|int|iint|oint|lim)
-    | \\binom\s*\{[^{}]*(?:\d{4,}|\^) | \d{400,}""", re.X) # towers, huge powers and factorials, big binomials
+MAX_GOLD_CHARS = 500 # a longer gold answer is no answer to check against
+MAX_ANSWER_CHARS = 20_000 # longer answers are not parsed (compared as text only): see "Long answers" below
+_HUGE = r"""\^\s*\{[^{}]*\^ | \^\s*\(?\s*[\w.]+\s*\)?\s*\^ | \^\s*\{?\s*-?\d{4,} | \*\*\s*\(?\s*-?\d{4,} | \d{4,}\s*!
+    | [)}\]]\s*! | !\s*! | \\binom\s*\{[^{}]*(?:\d{4,}|\^) | \d{400,}""" # towers, huge powers, factorials, binomials
+_EXPLOSIVE = re.compile(_HUGE + r" | \*\*.*\*\* | \\(?:sum|prod|int|iint|oint|lim)", re.X) # and slow symbolic work
+_EXPLOSIVE_IN_PROSE = re.compile(_HUGE, re.X) # prose may show sums and **bold** in its working; huge numbers, never
 
 
 # %% ../nbs/02_rewards.ipynb #6bfad947
@@ -58,10 +87,10 @@ def _parse_gold(gold:str)->tuple:
     if len(g) < 2: raise _Unparseable()  # parse gives [sympy object, string] on success, [string] when it gave up
     return g
 
-def _verify(g:tuple, answer:str)->bool:
-    "math-verify's verdict on `answer` against the parsed gold `g`."
+def _verify(g:tuple, answer:str, prose:bool=False)->bool:
+    "math-verify's verdict on `answer` (an expression, or prose it extracts the answer from) against the parsed gold."
     from math_verify import verify
-    a = parse_math(answer)
+    a = extract_math(answer) if prose else parse_math(answer)
     return len(a) >= 2 and bool(verify(list(g), list(a), timeout_seconds=None))
 
 @lru_cache(maxsize=1)
@@ -101,8 +130,11 @@ def answers_match(answer:str|None, gold:str)->bool:
     g, a = parse_number(gold), parse_number(answer)
     if g is not None and a is not None:
         return _numbers_equal(a, g) or (answer.endswith("%") and _numbers_equal(a / 100, g))
-    if len(gold) > MAX_ANSWER_CHARS or _EXPLOSIVE.search(gold): return _unparseable_gold(gold)
-    if len(answer) > MAX_ANSWER_CHARS or _EXPLOSIVE.search(answer): return answer == gold
+    if len(gold) > MAX_GOLD_CHARS or _EXPLOSIVE.search(gold): return _unparseable_gold(gold)
+    prose = is_prose(answer)
+    if len(answer) > MAX_ANSWER_CHARS or (_EXPLOSIVE_IN_PROSE if prose else _EXPLOSIVE).search(answer):
+        return answer == gold
+    if prose and is_hedged(answer) and not _LIST.search(gold): return False   # a single gold, several candidates
     for key in ((gold, None), (gold, answer)):
         if key in _SLOW: _TIMEOUTS[0] += 1; return _SLOW[key]
     try:
@@ -112,7 +144,7 @@ def answers_match(answer:str|None, gold:str)->bool:
     except BudgetExceeded: return _timed_out((gold, None), _unparseable_gold(gold,
                                                                              f"took over {GOLD_BUDGET_S:g} s to parse"))
     except Exception: return _unparseable_gold(gold)
-    try: return cpu_bounded(_verify, ANSWER_BUDGET_S, parsed, answer)
+    try: return cpu_bounded(_verify, ANSWER_BUDGET_S, parsed, answer, prose)
     except BudgetExceeded: return _timed_out((gold, answer), answer == gold)
     except Exception: return False
 

@@ -22,7 +22,7 @@ def fixtures():
 def endless_comparison(monkeypatch):
     "math-verify comparisons that never end, under a 0.05 s CPU budget: the bound fires whatever the machine's speed."
     from r1_budget import rewards
-    def endless(gold, answer):
+    def endless(gold, answer, *rest):
         while True:
             pass
     rewards._warm_up()

@@ -2,8 +2,8 @@
 
 - Differential: for generated and hand-collected (gold, answer) pairs, `accuracy_reward` agrees with math-verify's own
   `parse` + `verify` (default settings, no time bound) wherever math-verify decides within a second.
-- Same completion, same verdict: a LaTeX-heavy batch scores identically in a fresh process on an idle machine and in a
-  fresh process with both cores saturated.
+- Same completion, same verdict: a LaTeX-heavy batch, long worked solutions included, scores identically in a fresh
+  process on an idle machine and in a fresh process with both cores saturated.
 - Hacking: completions that try to score without solving score 0; the correct forms of the same answers score 1.
 - One regression test per defect class of issue 13.
 """
@@ -16,11 +16,17 @@ import sys
 import time
 from fractions import Fraction
 
+import random
+
 import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from r1_budget import rewards as R
 from r1_budget.rewards import accuracy_reward, answers_match, final_answer, normalize_constants, parse_number
+
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from long_answers import GOLDS, long_answer  # noqa: E402
 
 
 def math_verify_verdict(gold: str, answer: str):
@@ -133,6 +139,10 @@ def test_most_collected_pairs_are_decided():
 LATEX_BATCH = [(g, a) for g, a in COLLECTED if "\\" in g + a] + [
     ("\\frac{\\pi}{2}", "\\pi/2"), ("\\begin{pmatrix} 2 & 0 \\\\ 0 & 2 \\end{pmatrix}", "2\\begin{pmatrix} 1 & 0 \\\\ 0 & 1 \\end{pmatrix}"),
     ("\\sqrt{8}+\\sqrt{18}", "5\\sqrt{2}"), ("\\frac{x^2-1}{x-1}", "x+1"), ("\\sin^2 x + \\cos^2 x", "1"),
+] + [   # long worked solutions, as real models write them (tests/fixtures/long_answers.py)
+    (g, long_answer(random.Random(i), g, o, e, sentences=30)) for i, ((g, o), e) in enumerate(
+        zip(GOLDS, ["boxed twice", "final sentence", "two notations", "final math", "final math", "boxed once",
+                    "two notations", "final sentence", "final math", "x or y"]))
 ]
 SCORE = """
 import json, sys, time
@@ -171,6 +181,7 @@ def test_same_verdicts_idle_and_with_both_cores_saturated():
     assert idle["rewards"] == loaded["rewards"]
     assert idle["timeouts"] == loaded["timeouts"] == 0
     assert sum(idle["rewards"]) > 5
+    assert idle["rewards"][-10:] == [1.0] * 9 + [0.0]   # the long solutions: right, but the last one hedges
     # Its slowest comparisons take over 50 ms here (the regime where a wall-time bound broke the first version); not
     # asserted, since a faster CPU is no defect. The budget is CPU time, which other processes do not consume.
 
@@ -260,7 +271,8 @@ def test_timeouts_are_logged_as_a_metric(endless_comparison):
 
 
 def test_several_boxes_are_one_answer():
-    assert final_answer("<answer>\\boxed{-2} \\text{ and } \\boxed{1}</answer>") == "\\boxed{-2} \\text{ and } \\boxed{1}"
+    assert final_answer("<answer>\\boxed{-2} \\text{ and } \\boxed{1}</answer>") == "-2, 1"   # differ: a list
+    assert final_answer("<answer>\\boxed{2\\sqrt{2}} so \\boxed{\\sqrt{8}}</answer>") == "\\sqrt{8}"   # agree: one
     assert ours("-2, 1", "\\boxed{-2} \\text{ and } \\boxed{1}")
     assert not ours("1", "\\boxed{-2} \\text{ and } \\boxed{1}")
     assert accuracy_reward(["first \\boxed{5}, then \\boxed{1}"], solution=["1"]) == [0.0]
