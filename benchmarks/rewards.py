@@ -50,34 +50,35 @@ LATEX_FORMS = [  # (gold, the same value written another way)
 ]
 
 
+def as_batch(rows):
+    "(completions, solutions) from (answer, gold) rows: each answer in `<answer>` after a short `<think>`."
+    return ([[{"role": "assistant", "content": f"<think>\nworking\n</think>\n<answer>\n{answer}\n</answer>"}]
+             for answer, _ in rows], [gold for _, gold in rows])
+
+
 def make_latex_batch(n, seed):
     "Completions whose gold and answer are LaTeX (fractions of pi, roots, intervals, sets, matrices...): half right."
-    rng = random.Random(seed)
-    completions, solutions = [], []
+    rng, rows = random.Random(seed), []
     for i in range(n):
         gold_t, same_t = LATEX_FORMS[i % len(LATEX_FORMS)]
         a, b, c = rng.randint(2, 99), rng.randint(100, 199), rng.choice([2, 3, 5, 6, 7])
         gold = gold_t.format(a=a, b=b, c=c, a2c=a * a * c)
         answer = same_t.format(a=a, b=b, c=c, a2c=a * a * c) if i % 2 == 0 else same_t.format(a=a + 1, b=b, c=c, a2c=(a + 1) ** 2 * c)
-        completions.append([{"role": "assistant", "content": f"<think>\nworking\n</think>\n<answer>\n${answer}$\n</answer>"}])
-        solutions.append(gold)
-    return completions, solutions
+        rows.append((f"${answer}$", gold))
+    return as_batch(rows)
 
 
 def make_long_batch(n, seed):
     "Long worked solutions (1,000-3,000 characters) ending in the answer given one of several ways: half right."
-    rng = random.Random(seed)
-    completions, solutions = [], []
+    rng, rows = random.Random(seed), []
     for i in range(n):
         gold, other = GOLDS[i % len(GOLDS)]
         plain = gold.lstrip("-").isdigit()   # LaTeX in a final sentence goes inside $…$, as models write it
         endings = [e for e in ENDINGS if (e != "two notations" or other) and (e != "final sentence" or plain)]
-        ending = endings[(i // 2) % len(endings)]
         said = gold if i % 2 == 0 else str(rng.randint(100, 999))   # half give a wrong number
-        body = long_answer(rng, said, other if i % 2 == 0 else None, ending, sentences=rng.randint(8, 25))
-        completions.append([{"role": "assistant", "content": f"<think>\nworking\n</think>\n<answer>\n{body}\n</answer>"}])
-        solutions.append(gold)
-    return completions, solutions
+        rows.append((long_answer(rng, said, other if i % 2 == 0 else None, endings[(i // 2) % len(endings)],
+                                 sentences=rng.randint(8, 25)), gold))
+    return as_batch(rows)
 
 
 def rate(fn, completions, solutions, repeat=1):
@@ -115,22 +116,15 @@ def main():
     print(f"{'the original five, combined':34}{five:15,.0f}{five / trl:17.1f}x   (target > 1x)")
     print(f"verdicts agreeing with TRL's: {agree:.1%}")
 
-    latex, latex_golds = make_latex_batch(args.n_latex, args.seed)
-    ours_l, ours_l_out = rate(accuracy_reward, latex, latex_golds)
-    trl_l, trl_l_out = rate(trl_accuracy, latex, latex_golds)
-    print(f"\nLaTeX-heavy batch: {args.n_latex} completions (half right), {sum(ours_l_out):.0f} right by ours, "
-          f"{sum(t or 0 for t in trl_l_out):.0f} by TRL's")
-    print(f"{'TRL accuracy_reward':34}{trl_l:15,.0f}{1.0:17.1f}x")
-    print(f"{'r1_budget accuracy':34}{ours_l:15,.0f}{ours_l / trl_l:17.1f}x   (no target: both run math-verify)")
-
-    long, long_golds = make_long_batch(args.n_long, args.seed)
-    chars = sorted(len(c[0]["content"]) for c in long)
-    ours_g, ours_g_out = rate(accuracy_reward, long, long_golds)
-    trl_g, trl_g_out = rate(trl_accuracy, long, long_golds)
-    print(f"\nLong worked solutions: {args.n_long} completions of {chars[0]:,}-{chars[-1]:,} characters (half right), "
-          f"{sum(ours_g_out):.0f} right by ours, {sum(t or 0 for t in trl_g_out):.0f} by TRL's")
-    print(f"{'TRL accuracy_reward':34}{trl_g:15,.0f}{1.0:17.1f}x")
-    print(f"{'r1_budget accuracy':34}{ours_g:15,.0f}{ours_g / trl_g:17.1f}x   (no target: both run math-verify)")
+    for title, (batch, golds) in (("LaTeX-heavy batch", make_latex_batch(args.n_latex, args.seed)),
+                                  ("Long worked solutions", make_long_batch(args.n_long, args.seed))):
+        chars = sorted(len(c[0]["content"]) for c in batch)
+        ours_b, ours_b_out = rate(accuracy_reward, batch, golds)
+        trl_b, trl_b_out = rate(trl_accuracy, batch, golds)
+        print(f"\n{title}: {len(batch)} completions of {chars[0]:,}-{chars[-1]:,} characters (half right), "
+              f"{sum(ours_b_out):.0f} right by ours, {sum(t or 0 for t in trl_b_out):.0f} by TRL's")
+        print(f"{'TRL accuracy_reward':34}{trl_b:15,.0f}{1.0:17.1f}x")
+        print(f"{'r1_budget accuracy':34}{ours_b:15,.0f}{ours_b / trl_b:17.1f}x   (no target: both run math-verify)")
     print(f"math-verify bounds that fired: {timeout_count()}")
 
     adversarial = ["x" * 1_000_000, "\\boxed{" * 100_000, "<answer>9^{9^{9^{9}}}</answer>", "<answer>(10^{6})!</answer>",
