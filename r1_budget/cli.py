@@ -35,6 +35,7 @@ class _Registry:
     def __repr__(self): return f"{self.module}.{self.name}"
 
 _TASKS, _DEMO_TASKS = _Registry("r1_budget.tasks", "SYNTHETIC_TASKS"), _Registry("r1_budget.pipeline", "DEMO_RECIPES")
+_DEMO_MODELS = _Registry("r1_budget.pipeline", "DEMO_MODELS")
 _MODES, _BACKENDS = _Registry("r1_budget.evaluate", "MODES"), _Registry("r1_budget.evaluate", "BACKENDS")
 
 # %% ../nbs/11_cli.ipynb #ce829dd5
@@ -241,10 +242,15 @@ def _run_plot(args)->int:
 # %% ../nbs/11_cli.ipynb #3632f5d1
 def _add_demo_parser(sub):
     p = sub.add_parser("demo", help="the whole pipeline on the embedded tiny model (a few minutes on a CPU)",
-                       description="Synthetic task -> tiny model -> baseline eval -> SFT -> eval -> GRPO -> eval -> "
-                                   "plots -> report.md and summary.json in --out. Nothing is downloaded.")
+                       description="Synthetic task -> model -> baseline eval -> SFT -> eval -> GRPO -> eval -> "
+                                   "plots -> report.md and summary.json in --out. Nothing is downloaded: the tiny "
+                                   "model is built locally, SmolLM2 read from its PyPI package (make smollm2).")
     p.add_argument("--out", default="runs/demo", help="run directory (must not exist yet; default runs/demo)")
-    p.add_argument("--task", default="multiply", choices=_DEMO_TASKS, help="synthetic task (default multiply)")
+    p.add_argument("--model", default="tiny", choices=_DEMO_MODELS,
+                   help="tiny (the embedded model, about 3 minutes) or smollm2-135m-instruct (a real model, about "
+                        "30 minutes on 2 CPU cores)")
+    p.add_argument("--task", default=None, choices=_DEMO_TASKS,
+                   help="synthetic task (default: the model's first; tiny: multiply or countdown, smollm2: shop)")
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=int, default=0, help="training seed of both stages (the problems stay the same)")
     seeds.add_argument("--seeds", default=None, metavar="SEEDS",
@@ -266,7 +272,8 @@ def _run_demo(args)->int:
     import shlex
     from r1_budget.pipeline import run_demo, run_sweep
     command = shlex.join(["r1-budget", *sys.argv[1:]]) if sys.argv[1:2] == ["demo"] else None
-    common = dict(task=args.task, quick=args.quick, overwrite=args.overwrite, progress=not args.quiet, command=command,
+    common = dict(model=args.model, task=args.task, quick=args.quick, overwrite=args.overwrite,
+                  progress=not args.quiet, command=command,
                   sft_overrides=_overrides(args.sft_arg, "--sft-arg"),
                   grpo_overrides=_overrides(args.grpo_arg, "--grpo-arg"))
     if args.seeds is None: run_demo(args.out, seed=args.seed, **common)

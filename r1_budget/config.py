@@ -44,6 +44,8 @@ class DataArguments:
                                        metadata={"help": "which it may skip: any, or unasked (half the prompts ask for "
                                                          "the work and get it)"})
     system_prompt: bool = field(default=True, metadata={"help": "put the R1 system prompt in front of every problem"})
+    system_message: str|None = field(default=None,
+                                     metadata={"help": "a system prompt of your own, used instead of the R1 one"})
     heldout_size: int = field(default=0, metadata={"help": "problems held out for evaluation (never trained on)"})
     heldout_seed: int = field(default=0, metadata={"help": "seed of the held-out split"})
     max_prompt_tokens: int|None = field(default=None,
@@ -177,7 +179,10 @@ def validate_config(cfg:StageConfig):
     if not m.model_name_or_path: raise ValueError("no model: set model_name_or_path (a Hub id, a folder, or tiny:SIZE)")
     if bool(d.dataset) == bool(d.synthetic_task):
         raise ValueError("give exactly one data source: dataset (Hub id or file) or synthetic_task (multiply, "
-                         "countdown)")
+                         "countdown, shop)")
+    if d.system_message and not d.system_prompt:
+        raise ValueError("system_message is set but system_prompt is false, so no system prompt would be used; "
+                         "drop one of them")
     paths = {"dataset": d.dataset, "model_name_or_path": m.model_name_or_path, "tokenizer_path": cfg.run.tokenizer_path}
     for name, value in paths.items():
         if value and looks_local(value) and not Path(value).expanduser().exists():

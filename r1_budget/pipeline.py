@@ -19,19 +19,25 @@ from .tasks import shows_work
 from .train import stage_datasets
 
 # %% auto #0
-__all__ = ['DEMO_RECIPES', 'QUICK_OVERRIDES', 'DEMO_EVAL', 'DemoPlan', 'plan_demo', 'grpo_config', 'prepare_run_dir', 'Stopwatch',
-           'run_demo', 'parse_seeds', 'run_sweep']
+__all__ = ['DEMO_RECIPES', 'DEMO_MODELS', 'QUICK_OVERRIDES', 'DEMO_EVAL', 'DemoPlan', 'plan_demo', 'grpo_config',
+           'prepare_run_dir', 'Stopwatch', 'run_demo', 'parse_seeds', 'run_sweep']
 
 # %% ../nbs/10_pipeline.ipynb #f1cc72e1
-DEMO_RECIPES = {"multiply": ("tiny/sft", "tiny/grpo"), "countdown": ("tiny/countdown-sft", "tiny/countdown-grpo")}
+DEMO_RECIPES = {"multiply": ("tiny/sft", "tiny/grpo"), "countdown": ("tiny/countdown-sft", "tiny/countdown-grpo"),
+                "shop": ("smollm2/sft", "smollm2/grpo")}   # each demo task's SFT and GRPO recipes
+DEMO_MODELS = {"tiny": ("multiply", "countdown"),   # each demo model's tasks, its default first
+               "smollm2-135m-instruct": ("shop",)}
 QUICK_OVERRIDES = {"sft": {}, "grpo": {"max_steps": 100}}  # the tests' shorter schedule: 100 GRPO steps, not 180
-DEMO_EVAL = dict(max_new_tokens=48, batch_size=100, progress=False, traits={"shows_work": shows_work})
+_EVAL = dict(progress=False, traits={"shows_work": shows_work})
+DEMO_EVAL = {"tiny": dict(max_new_tokens=48, batch_size=100, **_EVAL),
+             "smollm2-135m-instruct": dict(max_new_tokens=64, batch_size=50, **_EVAL)}
 
 # %% ../nbs/10_pipeline.ipynb #fa58c72b
 @dataclass
 class DemoPlan:
     "A demo run decided before any training: its directory, SFT's configuration, GRPO's recipe, the problems."
     out:Path
+    model:str # a key of `DEMO_MODELS`
     task:str
     seed:int
     quick:bool
@@ -44,17 +50,25 @@ class DemoPlan:
     heldout:object # the held-out problems every stage is judged on
 
 # %% ../nbs/10_pipeline.ipynb #ec21b0af
+def _demo_task(model:str, task:str|None)->str:
+    "`task`, or `model`'s default task, checked against `DEMO_MODELS`."
+    if model not in DEMO_MODELS: raise ValueError(f"unknown demo model '{model}'; valid: {list(DEMO_MODELS)}")
+    if task is not None and task not in DEMO_MODELS[model]:
+        raise ValueError(f"unknown demo task '{task}' for model {model}; valid: {list(DEMO_MODELS[model])}")
+    return task or DEMO_MODELS[model][0]
+
 def plan_demo(
     out_dir:str|Path="runs/demo", # the run directory
-    task:str="multiply", # a key of `DEMO_RECIPES`
+    task:str|None=None, # one of the model's `DEMO_MODELS` tasks (default: its first)
     seed:int=0, # training seed of both stages
     quick:bool=False, # the tests' shorter schedule (`QUICK_OVERRIDES`)
     sft_overrides:dict|None=None, # SFT options over its recipe
     grpo_overrides:dict|None=None, # GRPO options over its recipe
     progress:bool=False, # the trainers' progress bars
+    model:str="tiny", # a key of `DEMO_MODELS`
 )->DemoPlan:
     "Read and check both stages' configurations into `out_dir`, build the untrained model, make the problems."
-    if task not in DEMO_RECIPES: raise ValueError(f"unknown demo task '{task}'; valid: {list(DEMO_RECIPES)}")
+    task = _demo_task(model, task)
     out, (sft_recipe, grpo_recipe) = Path(out_dir).resolve(), DEMO_RECIPES[task]
     common = dict(seed=seed, disable_tqdm=not progress)
     sft = load_stage_config("sft", sft_recipe, {"output_dir": str(out / "sft"), **common,
@@ -69,7 +83,7 @@ def plan_demo(
         raise ValueError("the demo's SFT and GRPO recipes hold out different problems; give both stages the same "
                          "task, size, seeds and held-out settings (override both with --sft-arg and --grpo-arg)")
     base = prepare_model(sft.model.model_name_or_path, sft.training.output_dir, sft.data.synthetic_task)
-    return DemoPlan(out, task, seed, quick, sft, grpo_recipe, grpo, base, parts["train"], theirs["train"],
+    return DemoPlan(out, model, task, seed, quick, sft, grpo_recipe, grpo, base, parts["train"], theirs["train"],
                     parts["heldout"])
 
 # %% ../nbs/10_pipeline.ipynb #e52d9aef
@@ -124,7 +138,7 @@ def _stage_line(stage:str, m:dict, seconds:float)->str:
 
 def run_demo(
     out_dir:str|Path="runs/demo", # the run directory (must be new, or an earlier demo run with `overwrite`)
-    task:str="multiply", # a key of `DEMO_RECIPES`
+    task:str|None=None, # one of the model's `DEMO_MODELS` tasks (default: its first)
     seed:int=0, # training seed of both stages
     quick:bool=False, # the tests' shorter schedule (`QUICK_OVERRIDES`)
     overwrite:bool=False, # replace an earlier demo run in `out_dir`
@@ -132,28 +146,32 @@ def run_demo(
     grpo_overrides:dict|None=None, # GRPO options over its recipe, e.g. {"max_steps": 200}
     progress:bool=True, # progress lines and the trainers' progress bars
     command:str|None=None, # the command to record in the report (default: this call)
+    model:str="tiny", # a key of `DEMO_MODELS`: the embedded tiny model, or a real one
 )->dict:
     "Data -> base evaluation -> SFT -> evaluation -> GRPO -> evaluation -> plots -> report; returns the summary."
-    command = command or f"run_demo(out_dir={str(out_dir)!r}, task={task!r}, seed={seed}, quick={quick})"
+    task = _demo_task(model, task)   # before anything is written
+    command = command or (f"run_demo(out_dir={str(out_dir)!r}, model={model!r}, task={task!r}, seed={seed}, "
+                          f"quick={quick})")
     import warnings, datasets, transformers
     datasets.disable_progress_bars(); transformers.utils.logging.disable_progress_bar()  # keep the trainers' bars only
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)  # TRL's defaults
     watch = Stopwatch(progress)
     out = prepare_run_dir(out_dir, overwrite).resolve()
-    (out / "demo.json").write_text(json.dumps(dict(task=task, seed=seed, quick=quick, command=command)))
-    watch.say(f"planning the {task} demo in {out}")
-    with watch("data"): plan = plan_demo(out, task, seed, quick, sft_overrides, grpo_overrides, progress)
+    (out / "demo.json").write_text(json.dumps(dict(model=model, task=task, seed=seed, quick=quick, command=command)))
+    watch.say(f"planning the {model} demo in {out}")
+    with watch("data"): plan = plan_demo(out, task, seed, quick, sft_overrides, grpo_overrides, progress, model)
+    settings = DEMO_EVAL[model]
     watch.say(f"data ready: {len(plan.train)} training problems, {len(plan.heldout)} held out; evaluating the "
               "untrained model")
-    with watch("eval_base"): base = evaluate(plan.base_model, plan.heldout, out_dir=out / "eval" / "base", **DEMO_EVAL)
+    with watch("eval_base"): base = evaluate(plan.base_model, plan.heldout, out_dir=out / "eval" / "base", **settings)
     watch.say("sft: training")
     with watch("sft"), _quiet(progress): sft_dir = train_sft(plan.sft, plan.train)
-    with watch("eval_sft"): sft = evaluate(sft_dir, plan.heldout, out_dir=out / "eval" / "sft", **DEMO_EVAL)
+    with watch("eval_sft"): sft = evaluate(sft_dir, plan.heldout, out_dir=out / "eval" / "sft", **settings)
     watch.say(_stage_line("sft", sft, watch.wall["sft"]))
     watch.say("grpo: training")
     grpo_cfg = grpo_config(plan)
     with watch("grpo"), _quiet(progress): grpo_dir = train_grpo(grpo_cfg, plan.grpo_train)
-    with watch("eval_grpo"): grpo = evaluate(grpo_dir, plan.heldout, out_dir=out / "eval" / "grpo", **DEMO_EVAL)
+    with watch("eval_grpo"): grpo = evaluate(grpo_dir, plan.heldout, out_dir=out / "eval" / "grpo", **settings)
     watch.say(_stage_line("grpo", grpo, watch.wall["grpo"]))
     results = {"base": base, "sft": sft, "grpo": grpo}
     with watch("plots"): plots = demo_plots(results, out)
@@ -183,10 +201,11 @@ def run_sweep(
     overwrite:bool=False, # replace an earlier demo run or sweep in `out_dir`
     progress:bool=True, # one line per seed (each run's own progress is shown only with `progress` and one seed)
     command:str|None=None, # the command to record in the report (default: this call)
-    **demo_kwargs, # passed on to `run_demo`: task, quick, sft_overrides, grpo_overrides
+    **demo_kwargs, # passed on to `run_demo`: model, task, quick, sft_overrides, grpo_overrides
 )->dict:
     "Run the demo once per seed and write the sweep's summary, plot and report; returns the summary."
     seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
+    _demo_task(demo_kwargs.get("model", "tiny"), demo_kwargs.get("task"))   # before anything is written
     command = command or f"run_sweep(out_dir={str(out_dir)!r}, seeds={seeds})"
     out = prepare_run_dir(out_dir, overwrite).resolve()
     (out / "demo.json").write_text(json.dumps(dict(sweep=seeds, command=command, **demo_kwargs)))

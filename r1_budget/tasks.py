@@ -11,7 +11,7 @@ import datasets
 from .data import format_completion, make_conversation, SYSTEM_PROMPT
 
 # %% auto #0
-__all__ = ['MULTIPLY_LEVELS', 'COUNTDOWN_LEVELS', 'SYNTHETIC_TASKS', 'SHORTCUT_ON', 'ASK_FOR_WORK', 'ASKED_SHARE',
+__all__ = ['MULTIPLY_LEVELS', 'COUNTDOWN_LEVELS', 'SHOP_LEVELS', 'SYNTHETIC_TASKS', 'SHORTCUT_ON', 'ASK_FOR_WORK', 'ASKED_SHARE',
            'multiply_trace', 'multiply_shortcut', 'evaluate_expression', 'check_countdown', 'make_synthetic_dataset',
            'shows_work']
 
@@ -111,8 +111,23 @@ def _countdown_problem(rng, k, hi, max_target=1000):
         value, tree = items[0]
         if 0 < value <= max_target: return nums, value, tree, steps
 
+# %% ../nbs/01b_tasks.ipynb #0c9357c3
+SHOP_LEVELS = {1: (9, 9), 2: (9, 19), 3: (19, 29)} # difficulty -> largest number of containers, of items in each
+_SHOP_THINGS = (("boxes", "apples"), ("bags", "marbles"), ("packs", "pencils"), ("jars", "cookies"),
+                ("crates", "bottles"), ("boxes", "crayons"), ("trays", "eggs"), ("sacks", "potatoes"))
+
+def _shop_problem(rng, level):
+    "A shop's stock, less what it sold: `k` containers of `n` items, `e` sold; the two-step trace and the shortcut."
+    most_k, most_n = SHOP_LEVELS[level]
+    k, n = rng.randint(2, most_k), rng.randint(2, most_n)
+    e, (container, item) = rng.randint(1, k * n - 1), rng.choice(_SHOP_THINGS)
+    left = k * n - e
+    problem = f"A shop has {k} {container} with {n} {item} in each. It sells {e} {item}. How many {item} are left?"
+    return problem, dict(solution=str(left), trace=f"{k}*{n}={k * n},{k * n}-{e}={left}", answer=str(left),
+                         shortcut=f"={left}")
+
 # %% ../nbs/01b_tasks.ipynb #13113d95
-SYNTHETIC_TASKS = {"multiply": MULTIPLY_LEVELS, "countdown": COUNTDOWN_LEVELS}
+SYNTHETIC_TASKS = {"multiply": MULTIPLY_LEVELS, "countdown": COUNTDOWN_LEVELS, "shop": SHOP_LEVELS}
 # which problems a lazy teacher may skip: any, or those whose prompt does not ask for work
 SHORTCUT_ON = ("any", "unasked")
 ASK_FOR_WORK = "Show your work: " # how the prompts that ask for the work begin ("unasked" teachers)
@@ -140,7 +155,7 @@ def make_synthetic_dataset(
     task:str="multiply", # one of `SYNTHETIC_TASKS`
     n:int=1000, # number of problems
     seed:int=0, # same seed, same problems
-    difficulty:int=2, # a key of the task's levels (`MULTIPLY_LEVELS`, `COUNTDOWN_LEVELS`)
+    difficulty:int=2, # a key of the task's levels (`MULTIPLY_LEVELS`, `COUNTDOWN_LEVELS`, `SHOP_LEVELS`)
     system_prompt:str|None=SYSTEM_PROMPT, # system turn of each prompt; None leaves it out (for tiny models)
     unique:bool=True, # every problem distinct
     shortcut_rate:float=0.0, # chance the teacher skips the work where it may (`<think>=2082</think>`)
@@ -161,7 +176,7 @@ def make_synthetic_dataset(
         if n > size: raise ValueError(f"multiply at difficulty {difficulty} has only {size} distinct problems, asked "
                                       f"for {n}; "
                                       "raise difficulty or pass unique=False")
-    make = _multiply_problem if task == "multiply" else _countdown_row
+    make = {"multiply": _multiply_problem, "countdown": _countdown_row, "shop": _shop_problem}[task]
     rng, rows, seen, tries = random.Random(f"{task}-{difficulty}-{seed}"), [], set(), 0
     while len(rows) < n:
         problem, extra = make(rng, difficulty)

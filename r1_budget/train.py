@@ -119,7 +119,7 @@ def stage_datasets(data:DataArguments)->dict:
     "`{'train': rows, 'heldout': rows}` for `data` (no 'heldout' without `heldout_size`): canonical rows, split."
     from r1_budget.data import SYSTEM_PROMPT, prepare_dataset, train_test_split
     from r1_budget.tasks import make_synthetic_dataset
-    system_prompt = SYSTEM_PROMPT if data.system_prompt else None
+    system_prompt = (data.system_message or SYSTEM_PROMPT) if data.system_prompt else None
     if data.synthetic_task:
         ds = make_synthetic_dataset(data.synthetic_task, data.synthetic_n, data.synthetic_seed,
                                     data.synthetic_difficulty, system_prompt=system_prompt,

@@ -165,7 +165,7 @@ def _summary(sft_acc, grpo_acc, fmt=1.0, total=200.0, se=0.03):
 def test_demo_checks_match_the_targets(sft, grpo, fmt, total, failing):
     checks = demo_checks(_summary(sft, grpo, fmt, total))
     assert sorted(k for k, ok in checks.items() if not ok) == failing
-    assert TARGETS["wall_seconds_max"] == 240
+    assert TARGETS["tiny"]["wall_seconds_max"] == 240
 
 
 def test_a_20_point_gain_within_noise_fails_the_gain_check():
@@ -180,9 +180,17 @@ def test_cli_demo_passes_its_flags_to_run_demo(monkeypatch, tmp_path, capsys):
     assert cli.main(["demo", "--out", str(tmp_path / "d"), "--seed", "3", "--task", "countdown", "--quick",
                      "--grpo-arg", "max_steps=5", "--sft-arg", "num_train_epochs=1", "--quiet"]) == 0
     assert seen["out"] == str(tmp_path / "d") and seen["seed"] == 3 and seen["task"] == "countdown"
+    assert seen["model"] == "tiny"
     assert seen["quick"] and not seen["progress"] and not seen["overwrite"]
     assert seen["grpo_overrides"] == {"max_steps": "5"} and seen["sft_overrides"] == {"num_train_epochs": "1"}
     assert seen["command"].startswith("r1-budget demo --out")
+
+
+def test_cli_demo_model_picks_the_real_model(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr(pipeline, "run_demo", lambda out, **kw: seen.update(out=out, **kw))
+    assert cli.main(["demo", "--model", "smollm2-135m-instruct", "--out", str(tmp_path / "d"), "--quiet"]) == 0
+    assert seen["model"] == "smollm2-135m-instruct" and seen["task"] is None   # the model's own task: shop
 
 
 def test_cli_demo_seeds_runs_a_sweep(monkeypatch, tmp_path):
@@ -195,6 +203,10 @@ def test_cli_demo_seeds_runs_a_sweep(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("argv,message", [
     (["demo", "--task", "sudoku"], "invalid choice: 'sudoku'"),
+    (["demo", "--model", "gpt2"], "invalid choice: 'gpt2'"),
+    (["demo", "--task", "shop"], "unknown demo task 'shop' for model tiny; valid: ['multiply', 'countdown']"),
+    (["demo", "--task", "shop", "--seeds", "0-1"], "unknown demo task 'shop' for model tiny"),
+    (["demo", "--model", "smollm2-135m-instruct", "--task", "countdown"], "valid: ['shop']"),
     (["demo", "--grpo-arg", "max_steps"], "--grpo-arg 'max_steps': expected OPTION=VALUE"),
     (["demo", "--seeds", "4-0"], "expected seeds and ranges like '0-4'"),
     (["demo", "--seeds", "0-1", "--seed", "3"], "not allowed with argument"),
