@@ -38,7 +38,7 @@ DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 demo: $(STAMP)
 	$(BIN)/r1-budget demo --out $(DEMO_OUT) $(DEMO_ARGS)
 
-# The same pipeline on the real model (about 30 minutes on 2 CPU cores; see the real-model chapter).
+# The same pipeline on the real model (about 20 minutes on 2 CPU cores; see the real-model chapter).
 demo-smollm2: $(SMOLLM2)
 	$(BIN)/r1-budget demo --model smollm2-135m-instruct --out $(DEMO_OUT) $(DEMO_ARGS)
 

@@ -248,7 +248,7 @@ def _add_demo_parser(sub):
     p.add_argument("--out", default="runs/demo", help="run directory (must not exist yet; default runs/demo)")
     p.add_argument("--model", default="tiny", choices=_DEMO_MODELS,
                    help="tiny (the embedded model, about 3 minutes) or smollm2-135m-instruct (a real model, about "
-                        "30 minutes on 2 CPU cores)")
+                        "20 minutes on 2 CPU cores)")
     p.add_argument("--task", default=None, choices=_DEMO_TASKS,
                    help="synthetic task (default: the model's first; tiny: multiply or countdown, smollm2: shop)")
     seeds = p.add_mutually_exclusive_group()

@@ -155,3 +155,27 @@ def test_both_stages_train_the_real_model_two_steps(smol, sft_cfg, parts, tmp_pa
         state = json.loads((out / "trainer_state.json").read_text())
         assert state["global_step"] == 2
         assert all(torch.isfinite(torch.tensor(e["loss"])) for e in state["log_history"] if "loss" in e)
+
+
+def test_readme_and_chapter_show_the_stored_three_seed_run():
+    "The README's real-model table is rendered from assets/smollm2-seeds (tools/store_results.py), and every target holds."
+    from conftest import ROOT
+    from r1_budget.report import TARGETS, demo_checks
+    stored = ROOT / "assets" / "smollm2-seeds"
+    sweep = json.loads((stored / "summary.json").read_text())
+    text = (ROOT / "README.md").read_text()
+    assert sweep["model"] == NAME and sweep["seeds"] == [0, 1, 2] and not sweep["quick"] and sweep["command"] in text
+    assert sweep["targets"] == json.loads(json.dumps(TARGETS[NAME]))   # the targets the run was checked against
+    for row in sweep["rows"]:
+        run = json.loads((stored / f"seed-{row['seed']}.json").read_text())
+        assert run["model"] == NAME and run["stages"]["grpo"]["strict_accuracy"] == row["grpo"]
+        assert all(demo_checks(run).values()) and row["targets_met"]   # re-checked from the figures, not copied
+        assert f"| {row['seed']} | {100 * row['base']:.1f}% ({100 * row['base_lenient']:.1f}%) | {100 * row['sft']:.1f}% " \
+               f"| {100 * row['grpo']:.1f}% | {100 * row['gain']:+.1f} ±" in text
+    assert sweep["all_targets_met"] and "Every seed met every target: **yes**" in text
+    assert sweep["machine"]["cpu_model"] in text and sweep["machine"]["gpu"] is None
+    samples = json.loads((stored / "samples.json").read_text())
+    assert len(samples) == 200 and {"problem", "gold", "base", "sft", "grpo"} <= set(samples[0])
+    assert "](assets/smollm2-seeds/seeds.png)" in text and "make demo-smollm2" in text
+    for png in ("seeds.png", "comparison.png", "sft-training.png", "grpo-training.png"):
+        assert 0 < (stored / png).stat().st_size < 150_000
