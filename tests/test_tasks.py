@@ -7,8 +7,8 @@ from hypothesis import given, settings, strategies as st
 from conftest import ROOT
 
 from r1_budget.data import extract_answer, problem_key, train_test_split
-from r1_budget.tasks import (ASK_FOR_WORK, COUNTDOWN_LEVELS, MULTIPLY_LEVELS, check_countdown, evaluate_expression,
-                             make_synthetic_dataset, multiply_trace, shows_work)
+from r1_budget.tasks import (ASK_FOR_WORK, COUNTDOWN_LEVELS, MULTIPLY_LEVELS, SHOP_LEVELS, check_countdown,
+                             evaluate_expression, make_synthetic_dataset, multiply_trace, shows_work)
 
 
 @pytest.mark.parametrize("level", sorted(MULTIPLY_LEVELS))
@@ -36,7 +36,21 @@ def test_countdown_problems_are_solvable_by_their_reference(level):
         assert r["prompt"][-1]["content"].endswith(f"make {r['target']}.")
 
 
-@pytest.mark.parametrize("task", ["multiply", "countdown"])
+@pytest.mark.parametrize("level", sorted(SHOP_LEVELS))
+def test_shop_answers_and_traces_are_right(level):
+    import re
+    most_k, most_n = SHOP_LEVELS[level]
+    ds = make_synthetic_dataset("shop", n=200, seed=level, difficulty=level)
+    for r in ds:
+        k, n, sold = map(int, re.findall(r"\d+", r["prompt"][-1]["content"]))
+        assert 2 <= k <= most_k and 2 <= n <= most_n and 1 <= sold < k * n
+        assert r["solution"] == str(k * n - sold) == extract_answer(r["completion"])
+        trace = r["completion"][0]["content"].split("<think>")[1].split("</think>")[0]
+        assert trace in (f"{k}*{n}={k * n},{k * n}-{sold}={k * n - sold}", f"={k * n - sold}")   # worked, or the shortcut
+        assert shows_work(r["completion"][0]["content"]) == ("*" in trace)
+
+
+@pytest.mark.parametrize("task", ["multiply", "countdown", "shop"])
 def test_problems_are_distinct_and_reproducible(task):
     a = make_synthetic_dataset(task, n=300, seed=7)
     assert len(set(map(problem_key, a))) == 300
@@ -51,7 +65,7 @@ def test_whole_problem_space_and_a_disjoint_held_out_set():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(task="division"), r"unknown task 'division'; valid: \['multiply', 'countdown'\]"),
+    (dict(task="division"), r"unknown task 'division'; valid: \['multiply', 'countdown', 'shop'\]"),
     (dict(task="multiply", difficulty=9), r"difficulty 9 is not a level of 'multiply'; valid: \[1, 2, 3, 4, 5\]"),
     (dict(task="multiply", n=0), "n must be a positive integer"),
     (dict(task="multiply", n=65, difficulty=1), "has only 64 distinct problems, asked for 65"),
@@ -92,7 +106,7 @@ def test_long_multiplication_steps_are_small_and_spell_the_product(a, b):
         assert len(digit) == 1 and int(rhs) < 90                  # a times-table fact plus a carry below 9
 
 
-@pytest.mark.parametrize("task,difficulty", [("multiply", 3), ("countdown", 2)])
+@pytest.mark.parametrize("task,difficulty", [("multiply", 3), ("countdown", 2), ("shop", 1)])
 def test_shortcut_traces_keep_problems_and_answers(task, difficulty):
     full = make_synthetic_dataset(task, n=400, seed=1, difficulty=difficulty)
     mixed = make_synthetic_dataset(task, n=400, seed=1, difficulty=difficulty, shortcut_rate=0.5)
