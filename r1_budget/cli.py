@@ -37,6 +37,7 @@ class _Registry:
 _TASKS, _DEMO_TASKS = _Registry("r1_budget.tasks", "SYNTHETIC_TASKS"), _Registry("r1_budget.pipeline", "DEMO_RECIPES")
 _DEMO_MODELS = _Registry("r1_budget.pipeline", "DEMO_MODELS")
 _MODES, _BACKENDS = _Registry("r1_budget.evaluate", "MODES"), _Registry("r1_budget.evaluate", "BACKENDS")
+_BENCHMARKS = _Registry("r1_budget.benchmarks", "BENCHMARKS")
 
 # %% ../nbs/11_cli.ipynb #ce829dd5
 def _add_data_parser(sub):
@@ -61,6 +62,10 @@ def _add_data_parser(sub):
     p.add_argument("--synthetic_difficulty", "--difficulty", dest="difficulty", type=int, default=2,
                    help="difficulty level of the synthetic task")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--tokenizer", help="count tokens with this model's tokenizer (Hub id or folder), for the budgets")
+    p.add_argument("--max-prompt-tokens", type=int, help="keep only rows whose prompt fits (needs --tokenizer)")
+    p.add_argument("--max-completion-tokens", type=int,
+                   help="keep only rows whose worked solution fits, end of turn included (needs --tokenizer)")
     p.set_defaults(run=_run_data)
     return p
 
@@ -70,6 +75,21 @@ def _field_args(items:list[str])->dict:
     for key, col in fields.items():
         if not key.endswith("_field") or not col: raise ValueError(f"--field {key}={col}: expected {example}")
     return fields
+
+def _length_filtered(ds, args):
+    "`ds` less the rows over `--max-prompt-tokens`/`--max-completion-tokens`, counted by `--tokenizer`."
+    budgets = args.max_prompt_tokens is not None or args.max_completion_tokens is not None
+    if budgets != bool(args.tokenizer):
+        raise ValueError("--tokenizer and --max-prompt-tokens/--max-completion-tokens go together: the budgets are "
+                         "counted in the tokenizer's tokens" if budgets else "--tokenizer is only used to count the "
+                         "budgets: add --max-prompt-tokens and/or --max-completion-tokens")
+    if not budgets: return ds
+    from transformers import AutoTokenizer
+    from r1_budget.data import filter_by_length
+    from r1_budget.models import find_checkpoint
+    local = Path(args.tokenizer).expanduser().exists()
+    tokenizer = AutoTokenizer.from_pretrained(str(find_checkpoint(args.tokenizer)) if local else args.tokenizer)
+    return filter_by_length(ds, tokenizer, args.max_prompt_tokens, args.max_completion_tokens)
 
 def _run_data(args)->int:
     from r1_budget.data import DATA_SUFFIXES, SYSTEM_PROMPT, prepare_dataset
@@ -87,6 +107,7 @@ def _run_data(args)->int:
         ds = prepare_dataset(args.source, schema=args.schema, split=args.split, strict=not args.lenient,
                              system_prompt=system_prompt, subset=args.subset, **_field_args(args.field))
     else: raise ValueError("give a SOURCE (Hub id or local file) or --task multiply|countdown")
+    ds = _length_filtered(ds, args)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet": ds.to_parquet(str(out))
     else: ds.to_json(str(out), lines=True, force_ascii=False)
@@ -169,11 +190,14 @@ def run_stage(stage:str, argv:list[str])->int:
 
 # %% ../nbs/11_cli.ipynb #9e4e215f
 def _add_eval_parser(sub):
-    p = sub.add_parser("eval", help="evaluate a model on held-out problems",
-                       description="Generate on held-out problems and report strict/lenient accuracy, format rate, "
-                                   "length and truncation with standard errors; writes metrics.json and samples.jsonl.")
+    p = sub.add_parser("eval", help="evaluate a model on held-out problems or a standard benchmark",
+                       description="Generate on held-out problems, or on a standard benchmark's test set "
+                                   "(--benchmark), and report strict/lenient accuracy, format rate, length and "
+                                   "truncation with standard errors; writes metrics.json and samples.jsonl.")
     p.add_argument("--model", required=True, help="Hub id, checkpoint folder, or a training run's output_dir")
-    src = p.add_mutually_exclusive_group(required=True)
+    p.add_argument("--benchmark", choices=_BENCHMARKS,
+                   help="a standard test set, whole, as reports score it (with --dataset: a local copy in its schema)")
+    src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", help="Hub id or local file of problems")
     src.add_argument("--synthetic_task", "--task", dest="task", choices=_TASKS, help="a synthetic task")
     src.add_argument("--recipe", help="use the held-out problems of this recipe (e.g. tiny/sft)")
@@ -185,14 +209,19 @@ def _add_eval_parser(sub):
     p.add_argument("--synthetic_difficulty", "--difficulty", dest="difficulty", type=int, default=2,
                    help="difficulty of --task problems")
     p.add_argument("--no-system-prompt", action="store_true", help="leave the R1 system prompt out")
-    p.add_argument("--n", type=int, default=200, help="number of problems (default 200)")
-    p.add_argument("--mode", default="greedy", choices=_MODES)
-    p.add_argument("--k", type=int, default=1, help="samples per problem in sampled mode (pass@k)")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--n", type=int, default=None, help="number of problems (default 200; a benchmark: all)")
+    p.add_argument("--mode", default=None, choices=_MODES, help="default greedy (not with --benchmark: see --samples)")
+    p.add_argument("--k", type=int, default=None, help="samples per problem in sampled mode (pass@k)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="--benchmark: also draw this many replies per problem and report pass@1 over them")
+    p.add_argument("--prompt", choices=("r1", "native"), default=None,
+                   help="--benchmark: 'r1' (our format, default) or 'native' (the model's own: a fair baseline)")
+    p.add_argument("--temperature", type=float, default=None, help="sampling temperature (1.0; a benchmark: 0.6)")
+    p.add_argument("--top-p", type=float, default=None, help="nucleus sampling (1.0; a benchmark: 0.95)")
+    p.add_argument("--max-new-tokens", type=int, default=None, help="reply budget (256; a benchmark: its own)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--backend", default="transformers", choices=_BACKENDS,
-                   help="generation backend; vllm needs vLLM and a GPU")
+    p.add_argument("--backend", default=None, choices=_BACKENDS,
+                   help="generation backend (transformers; a benchmark: auto); vllm needs vLLM and a GPU")
     p.add_argument("--out", required=True, help="folder for metrics.json and samples.jsonl")
     p.set_defaults(run=_run_eval)
 
@@ -217,11 +246,42 @@ def _eval_dataset(args):
         if local: print(f"{args.dataset} is a single file with no splits: evaluating its rows (up to --n {args.n})")
     return prepare_dataset(args.dataset, schema=args.schema, split=split, system_prompt=system_prompt)
 
+def _refuse(args, flags:dict, why:str):
+    "Raise `ValueError` for any of `flags` ({dest: '--flag'}) the user set, saying `why` it does not apply."
+    given = [flag for dest, flag in flags.items() if getattr(args, dest) not in (None, False, "auto")]
+    if given: raise ValueError(f"{', '.join(given)}: {why}")
+
+def _run_benchmark(args)->int:
+    from r1_budget.benchmarks import benchmark_report, evaluate_benchmark
+    _refuse(args, {"task": "--task", "recipe": "--recipe", "schema": "--schema", "split": "--split", "mode": "--mode",
+                   "k": "--k", "no_system_prompt": "--no-system-prompt"},
+            "not with --benchmark, which fixes the problems and prompts (--prompt r1|native; --samples N for pass@1)")
+    if not args.samples: _refuse(args, {"temperature": "--temperature", "top_p": "--top-p"},
+                                 "sampling settings apply to --samples N (greedy decoding has none)")
+    result = evaluate_benchmark(args.model, args.benchmark, args.dataset, prompt=args.prompt or "r1",
+                                samples=args.samples or 0, n=args.n, max_new_tokens=args.max_new_tokens,
+                                temperature=0.6 if args.temperature is None else args.temperature,
+                                top_p=0.95 if args.top_p is None else args.top_p, batch_size=args.batch_size,
+                                backend=args.backend or "auto", out_dir=args.out)
+    print(benchmark_report(result))
+    print(f"written to {args.out}")
+    return 0
+
 def _run_eval(args)->int:
     from r1_budget.evaluate import evaluate
+    if args.benchmark: return _run_benchmark(args)
+    if not (args.dataset or args.task or args.recipe):
+        raise ValueError("give the problems: --benchmark NAME, --dataset FILE_OR_HUB_ID, --task NAME or --recipe NAME")
+    _refuse(args, {"samples": "--samples", "prompt": "--prompt"}, "these go with --benchmark")
+    mode = args.mode or "greedy"
+    if mode != "sampled": _refuse(args, {"temperature": "--temperature", "top_p": "--top-p", "k": "--k"},
+                                  "sampling settings apply to --mode sampled")
+    args.n = 200 if args.n is None else args.n
     m = evaluate(args.model, _eval_dataset(args), n=args.n, batch_size=args.batch_size,
-                 max_new_tokens=args.max_new_tokens,
-                 mode=args.mode, k=args.k, temperature=args.temperature, out_dir=args.out, backend=args.backend)
+                 max_new_tokens=args.max_new_tokens or 256, mode=mode, k=args.k or 1,
+                 temperature=1.0 if args.temperature is None else args.temperature,
+                 top_p=1.0 if args.top_p is None else args.top_p, out_dir=args.out,
+                 backend=args.backend or "transformers")
     for key in ("strict_accuracy", "lenient_accuracy", "format_rate", "truncation_rate"):
         print(f"{key:18} {100 * m[key]:5.1f}% ± {100 * m[key + '_stderr']:.1f}")
     print(f"{'mean tokens':18} {m['mean_completion_tokens']:5.1f}   (n = {m['n']}; written to {args.out})")

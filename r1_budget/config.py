@@ -12,9 +12,9 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['RECIPES_DIR', 'DEFAULT_REWARDS', 'DataArguments', 'RewardArguments', 'RunArguments', 'recipe_path', 'read_recipe',
-           'StageConfig', 'stage_dataclasses', 'check_option_names', 'machine_defaults', 'check_reward_weights',
-           'validate_config', 'load_stage_config']
+__all__ = ['RECIPES_DIR', 'DEFAULT_REWARDS', 'VLLM_INSTALL', 'DataArguments', 'RewardArguments', 'RunArguments', 'recipe_path',
+           'read_recipe', 'StageConfig', 'stage_dataclasses', 'check_option_names', 'machine_defaults',
+           'check_reward_weights', 'check_vllm', 'validate_config', 'load_stage_config']
 
 # %% ../nbs/04_config.ipynb #adfb8842
 @dataclass
@@ -51,6 +51,10 @@ class DataArguments:
     max_prompt_tokens: int|None = field(default=None,
                                         metadata={"help": "drop prompts longer than this (TRL removed "
                                                           "max_prompt_length)"})
+    max_completion_tokens: int|None = field(default=None,
+                                            metadata={"help": "SFT: drop rows whose worked solution is longer than "
+                                                              "this, so no trace is cut (needs max_prompt_tokens; "
+                                                              "their sum must fit max_length)"})
     max_samples: int|None = field(default=None, metadata={"help": "train on at most this many problems"})
     lenient: bool = field(default=False, metadata={"help": "skip rows that cannot be converted instead of failing"})
 
@@ -171,7 +175,41 @@ def check_reward_weights(weights)->dict:
     return weights
 
 
+# %% ../nbs/04_config.ipynb #beb4ee8b
+VLLM_INSTALL = "make install EXTRAS=vllm  (or: pip install 'r1-budget[vllm]')"  # what installs the vLLM TRL supports
+
+def check_vllm(training)->None:
+    "Raise `ValueError` with the fix when `training.use_vllm` is set on a machine that cannot run vLLM."
+    if not getattr(training, "use_vllm", False): return
+    import importlib.util, torch
+    off = "or set use_vllm: false (--use_vllm false) to generate with transformers"
+    if importlib.util.find_spec("vllm") is None:
+        raise ValueError(f"use_vllm is true but vLLM is not installed here: {VLLM_INSTALL}, {off}")
+    from trl.import_utils import is_vllm_available
+    if not is_vllm_available(): raise ValueError(f"use_vllm is true but TRL cannot use the vLLM installed here: "
+                                                 f"{VLLM_INSTALL}, {off}")
+    if training.vllm_mode == "colocate" and not torch.cuda.is_available():
+        raise ValueError(f"use_vllm with vllm_mode colocate needs a CUDA GPU and this machine has none: {off}")
+
 # %% ../nbs/04_config.ipynb #f19c9c78
+def _check_completion_budget(cfg:StageConfig):
+    "`max_completion_tokens` is SFT's, needs `max_prompt_tokens`, and rows within both must fit `max_length`."
+    d, t = cfg.data, cfg.training
+    if cfg.stage == "grpo":
+        raise ValueError("max_completion_tokens filters SFT's worked solutions by length; GRPO writes its own "
+                         "completions: set max_completion_length instead")
+    if d.max_completion_tokens < 1:
+        raise ValueError(f"max_completion_tokens must be >= 1, got {d.max_completion_tokens}")
+    if t.max_length is None: return   # nothing is cut
+    if d.max_prompt_tokens is None:
+        raise ValueError(f"max_completion_tokens is set but max_prompt_tokens is not, so a long prompt could still "
+                         f"push a row past max_length ({t.max_length}): set max_prompt_tokens too")
+    if d.max_prompt_tokens + d.max_completion_tokens > t.max_length:
+        raise ValueError(f"max_prompt_tokens ({d.max_prompt_tokens}) + max_completion_tokens "
+                         f"({d.max_completion_tokens}) = {d.max_prompt_tokens + d.max_completion_tokens} is more "
+                         f"than max_length ({t.max_length}), so rows that pass the filter could still be cut: raise "
+                         f"max_length to {d.max_prompt_tokens + d.max_completion_tokens} or lower the budgets")
+
 def validate_config(cfg:StageConfig):
     "Raise `ValueError` naming the option and a fix for a configuration that cannot work."
     from r1_budget.data import looks_local
@@ -187,7 +225,9 @@ def validate_config(cfg:StageConfig):
     for name, value in paths.items():
         if value and looks_local(value) and not Path(value).expanduser().exists():
             raise ValueError(f"{name}: no such file or folder: {value}")
+    if d.max_completion_tokens is not None: _check_completion_budget(cfg)
     if cfg.stage == "grpo": check_reward_weights(cfg.rewards.rewards)
+    check_vllm(cfg.training)
 
 # %% ../nbs/04_config.ipynb #3dbffecb
 def load_stage_config(

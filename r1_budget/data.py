@@ -334,28 +334,38 @@ def _n_tokens(tokenizer, messages, add_generation_prompt):
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
+def _completion_tokens(tokenizer, prompt, completion, prompt_tokens:int)->int:
+    "The tokens `completion` adds after `prompt`: for chat rows, the whole conversation less the prompt's turn."
+    if isinstance(prompt, str): return _n_tokens(tokenizer, completion_text(completion), False)
+    messages = list(prompt) + (list(completion) if isinstance(completion, list) else
+                               [{"role": "assistant", "content": completion_text(completion)}])
+    return _n_tokens(tokenizer, messages, False) - prompt_tokens
+
 def filter_by_length(
     ds:datasets.Dataset, # canonical rows
     tokenizer, # the model's tokenizer (its chat template renders the prompt)
-    max_prompt_tokens:int, # longest prompt kept, generation prompt included
-    max_completion_tokens:int|None=None, # longest completion kept (rows without completions are not checked)
-    verbose:bool=True, # print how many rows were dropped
+    max_prompt_tokens:int|None, # longest prompt kept, generation prompt included (None: any)
+    max_completion_tokens:int|None=None, # longest completion kept, end-of-turn included (rows without one: any)
+    verbose:bool=True, # print how many rows were kept and dropped
 )->datasets.Dataset:
-    "The rows of `ds` whose prompt (and completion) fit the token budgets."
+    "The rows of `ds` whose prompt (and completion) fit the token budgets: rows that fit are never cut in training."
     lengths = [_n_tokens(tokenizer, p, True) for p in ds["prompt"]]
-    keep = [l <= max_prompt_tokens for l in lengths]
-    n_long_completion = 0
+    keep = [max_prompt_tokens is None or l <= max_prompt_tokens for l in lengths]
+    n_long_completion, longest = 0, 0
     if max_completion_tokens is not None and "completion" in ds.column_names:
-        for i, c in enumerate(ds["completion"]):
-            if keep[i] and _n_tokens(tokenizer, completion_text(c), False) > max_completion_tokens:
-                keep[i] = False; n_long_completion += 1
+        for i, (p, c) in enumerate(zip(ds["prompt"], ds["completion"])):
+            if not keep[i]: continue
+            n = _completion_tokens(tokenizer, p, c, lengths[i])
+            longest = max(longest, n)
+            if n > max_completion_tokens: keep[i] = False; n_long_completion += 1
     out = ds.select([i for i, k in enumerate(keep) if k])
     if verbose:
         dropped = len(ds) - len(out)
-        msg = (f"filter_by_length: kept {len(out)} of {len(ds)} rows; dropped {dropped - n_long_completion} with "
-               f"prompts over {max_prompt_tokens} tokens (longest {max(lengths, default=0)})")
+        msg = (f"filter_by_length: kept {len(out)} of {len(ds)} rows ({len(out) / max(len(ds), 1):.1%}); dropped "
+               f"{dropped - n_long_completion} with prompts over {max_prompt_tokens} tokens (longest "
+               f"{max(lengths, default=0)})")
         if max_completion_tokens is not None:
-            msg += f" and {n_long_completion} with completions over {max_completion_tokens} tokens"
+            msg += f" and {n_long_completion} with completions over {max_completion_tokens} tokens (longest {longest})"
         print(msg)
     return out
 

@@ -14,21 +14,36 @@ from .rewards import answers_match, final_answer, has_r1_format
 from .tasks import check_countdown
 
 # %% auto #0
-__all__ = ['MODES', 'BACKENDS', 'TABLE_METRICS', 'score_completion', 'binomial_stderr', 'pass_at_k', 'generate_completions',
-           'vllm_available', 'generate_with_vllm', 'score_samples', 'summarize_samples', 'evaluate', 'compare_metric',
-           'comparison_table', 'markdown_table', 'comparison_markdown', 'compare_stages']
+__all__ = ['ANSWER_FORMATS', 'LENIENT', 'MODES', 'BACKENDS', 'TABLE_METRICS', 'score_completion', 'binomial_stderr', 'pass_at_k',
+           'generate_completions', 'vllm_available', 'generate_with_vllm', 'score_samples', 'summarize_samples',
+           'evaluate', 'compare_metric', 'comparison_table', 'markdown_table', 'comparison_markdown', 'compare_stages']
 
 # %% ../nbs/07_evaluate.ipynb #83f0d5bc
-def score_completion(completion:str, row:dict)->dict:
+ANSWER_FORMATS = ("tags", "boxed")   # where a strict reading takes the answer from
+LENIENT = ("extraction", "math_verify")   # how a lenient reading finds one anywhere in the reply
+
+def score_completion(
+    completion:str, # the model's reply
+    row:dict, # canonical row: `solution` (or `numbers` and `target` for countdown)
+    answer_format:str="tags", # strict answer: "tags" (<answer>...</answer>) or "boxed" (the last \boxed{})
+    lenient_by:str="extraction", # lenient answer: "extraction" (boxed, or the last number) or "math_verify" (the reply)
+)->dict:
     "Strict and lenient correctness and format of `completion` for canonical `row` (countdown rows checked by rule)."
+    if answer_format not in ANSWER_FORMATS: raise ValueError(f"unknown answer_format {answer_format!r}; valid: "
+                                                             f"{ANSWER_FORMATS}")
+    if lenient_by not in LENIENT: raise ValueError(f"unknown lenient_by {lenient_by!r}; valid: {LENIENT}")
     text = completion_text(completion)
-    answer = final_answer(text) if extract_answer(text) is not None else None   # the rewards' reading of the span
+    if answer_format == "tags":
+        answer = final_answer(text) if extract_answer(text) is not None else None   # the rewards' reading of the span
+        formatted = has_r1_format(text)
+    else: answer = extract_boxed(text); formatted = answer is not None
     if "numbers" in row and "target" in row:
         check = lambda a: check_countdown(a, row["numbers"], row["target"])
     else: check = lambda a: answers_match(a, row["solution"])
     strict = answer is not None and check(answer)
-    lenient = strict or any(a is not None and check(a) for a in (extract_boxed(text), extract_last_number(text)))
-    return dict(answer=answer, strict=bool(strict), lenient=bool(lenient), format=has_r1_format(text))
+    if lenient_by == "math_verify": lenient = strict or check(text)   # math-verify's own extraction from the reply
+    else: lenient = strict or any(a is not None and check(a) for a in (extract_boxed(text), extract_last_number(text)))
+    return dict(answer=answer, strict=bool(strict), lenient=bool(lenient), format=bool(formatted))
 
 # %% ../nbs/07_evaluate.ipynb #fff750bd
 def binomial_stderr(p:float, n:int)->float:
@@ -56,8 +71,8 @@ def _prompt_texts(tokenizer, prompts:list, prefix:str)->list[str]:
 
 @torch.no_grad()
 def generate_completions(model, tokenizer, prompts:list, batch_size:int=32, max_new_tokens:int=256,
-                         do_sample:bool=False,
-                         temperature:float=1.0, num_samples:int=1, prefix:str="", progress:bool=True)->list[list[dict]]:
+                         do_sample:bool=False, temperature:float=1.0, num_samples:int=1, prefix:str="",
+                         progress:bool=True, top_p:float=1.0)->list[list[dict]]:
     "For each prompt, `num_samples` dicts with the completion `text`, its token count, and whether it was `truncated`."
     from tqdm.auto import tqdm
     texts = _prompt_texts(tokenizer, prompts, prefix)
@@ -72,7 +87,8 @@ def generate_completions(model, tokenizer, prompts:list, batch_size:int=32, max_
             enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
                             add_special_tokens=False).to(model.device)
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=do_sample,
-                                 temperature=temperature if do_sample else None, top_p=None, top_k=None,
+                                 temperature=temperature if do_sample else None,
+                                 top_p=top_p if do_sample and top_p < 1 else None, top_k=None,
                                  num_return_sequences=num_samples, eos_token_id=tokenizer.eos_token_id,
                                  pad_token_id=tokenizer.pad_token_id)
             gen = out[:, enc["input_ids"].shape[1]:].tolist()
@@ -95,12 +111,13 @@ def vllm_available()->bool:
 
 # %% ../nbs/07_evaluate.ipynb #1369e2ce
 def generate_with_vllm(model_path:str, tokenizer, prompts:list, max_new_tokens:int=256, do_sample:bool=False,
-                       temperature:float=1.0, num_samples:int=1, prefix:str="", seed:int=0)->list[list[dict]]:
+                       temperature:float=1.0, num_samples:int=1, prefix:str="", seed:int=0,
+                       top_p:float=1.0)->list[list[dict]]:
     "`generate_completions`' records, generated by vLLM from the checkpoint at `model_path`."
     from vllm import LLM, SamplingParams
     llm = LLM(model=str(model_path), seed=seed)
     params = SamplingParams(n=num_samples, temperature=temperature if do_sample else 0.0, max_tokens=max_new_tokens,
-                            stop_token_ids=[tokenizer.eos_token_id], seed=seed)
+                            top_p=top_p if do_sample else 1.0, stop_token_ids=[tokenizer.eos_token_id], seed=seed)
     outs = llm.generate(_prompt_texts(tokenizer, prompts, prefix), params)
     return [[dict(text=prefix + o.text, tokens=len(o.token_ids),
                   truncated=o.finish_reason == "length") for o in out.outputs]
@@ -115,10 +132,10 @@ def _mean_stderr(xs:list[float])->tuple[float, float]:
     m = sum(xs) / len(xs)
     return m, math.sqrt(sum((x - m) ** 2 for x in xs) / max(len(xs) - 1, 1) / len(xs))
 
-def score_samples(rows:list[dict], generations:list[list[dict]], traits:dict|None=None)->list[dict]:
+def score_samples(rows:list[dict], generations:list[list[dict]], traits:dict|None=None, **scoring)->list[dict]:
     "One record per generated sample: its problem, completion, token count, truncation, scores and `traits`."
     return [dict(index=i, sample=s, prompt=row["prompt"], gold=row["solution"], completion=g["text"],
-                 tokens=g["tokens"], truncated=g["truncated"], **score_completion(g["text"], row),
+                 tokens=g["tokens"], truncated=g["truncated"], **score_completion(g["text"], row, **scoring),
                  **{name: bool(has(g["text"])) for name, has in (traits or {}).items()})
             for i, (row, outs) in enumerate(zip(rows, generations)) for s, g in enumerate(outs)]
 
@@ -139,6 +156,8 @@ def summarize_samples(samples:list[dict], n:int, mode:str="greedy", k:int=1, max
         correct = [sum(s["strict"] for s in samples if s["index"] == i) for i in range(n)]
         for kk in sorted({1, k}):
             metrics[f"pass@{kk}"], metrics[f"pass@{kk}_stderr"] = _mean_stderr([pass_at_k(k, c, kk) for c in correct])
+        lenient = [sum(s["lenient"] for s in samples if s["index"] == i) / k for i in range(n)]
+        metrics["lenient_pass@1"], metrics["lenient_pass@1_stderr"] = _mean_stderr(lenient)
     return metrics
 
 # %% ../nbs/07_evaluate.ipynb #4593f717
@@ -174,12 +193,15 @@ def evaluate(
     mode:str="greedy", # "greedy", "sampled" (pass@k) or "forced_prefix" (assistant turn starts with <think>)
     k:int=1, # samples per problem in sampled mode (pass@1 ... pass@k are reported)
     temperature:float=1.0, # sampling temperature in sampled mode
+    top_p:float=1.0, # nucleus sampling in sampled mode: sample from the smallest set of tokens with this much mass
     seed:int=0, # sampling seed
     out_dir:str|Path|None=None, # write metrics.json and samples.jsonl here
     tokenizer=None, # needed when passing a model object
     progress:bool=True, # show a progress bar
     backend:str="transformers", # "transformers", "vllm" (needs vLLM and a GPU, and a path), or "auto"
     traits:dict|None=None, # {name: function(completion text) -> bool}, recorded per sample and summarised
+    answer_format:str="tags", # strict answers from "tags" (<answer>) or "boxed" (a model's own format)
+    lenient_by:str="extraction", # lenient answers by "extraction" (boxed or last number) or "math_verify"
 )->dict:
     "Accuracy (strict, lenient), format rate, length and truncation on `dataset`, each with its standard error."
     if mode not in MODES: raise ValueError(f"unknown mode '{mode}'; valid: {MODES}")
@@ -189,12 +211,13 @@ def evaluate(
     rows = list(dataset.select(range(min(n, len(dataset))))) if n else list(dataset)
     if not rows: raise ValueError("no problems to evaluate")
     torch.manual_seed(seed); random.seed(seed)
+    if not 0 < top_p <= 1: raise ValueError(f"top_p must be in (0, 1], got {top_p}")
     gen_kw = dict(max_new_tokens=max_new_tokens, do_sample=mode == "sampled", temperature=temperature, num_samples=k,
-                  prefix="<think>" if mode == "forced_prefix" else "")
+                  prefix="<think>" if mode == "forced_prefix" else "", top_p=top_p)
     prompts = [r["prompt"] for r in rows]
     if backend == "vllm": gens = generate_with_vllm(str(model), tokenizer, prompts, seed=seed, **gen_kw)
     else: gens = generate_completions(model, tokenizer, prompts, batch_size, progress=progress, **gen_kw)
-    samples = score_samples(rows, gens, traits)
+    samples = score_samples(rows, gens, traits, answer_format=answer_format, lenient_by=lenient_by)
     metrics = summarize_samples(samples, len(rows), mode, k, max_new_tokens, tuple(traits or ()))
     if out_dir is not None: _write_evaluation(out_dir, metrics, samples)
     return metrics

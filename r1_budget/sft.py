@@ -23,7 +23,7 @@ def build_sft_trainer(
     from trl import SFTTrainer, get_peft_config
     ds = stage_datasets(cfg.data)["train"] if train_dataset is None else train_dataset
     model, tokenizer = load_for_stage(cfg)
-    ds = prepare_for_tokenizer(ds, tokenizer, cfg.data.max_prompt_tokens)
+    ds = prepare_for_tokenizer(ds, tokenizer, cfg.data.max_prompt_tokens, cfg.data.max_completion_tokens)
     if "completion" not in ds.column_names:
         raise ValueError("SFT needs worked solutions: the dataset has no 'completion' column (set completion_field, "
                          "or use a source with worked solutions)")

@@ -136,13 +136,14 @@ def stage_datasets(data:DataArguments)->dict:
     return parts
 
 # %% ../nbs/04b_train.ipynb #c7be265c
-def prepare_for_tokenizer(ds, tokenizer, max_prompt_tokens:int|None=None):
-    "Rows ready for TRL with this tokenizer: plain text if it has no chat template; over-long prompts dropped."
+def prepare_for_tokenizer(ds, tokenizer, max_prompt_tokens:int|None=None, max_completion_tokens:int|None=None):
+    "Rows ready for TRL with this tokenizer: plain text if it has no chat template; over-long rows dropped."
     from r1_budget.data import as_plain_text, filter_by_length
     if getattr(tokenizer, "chat_template", None) is None:
         logger.warning("the tokenizer has no chat template: training on plain-text prompts and completions")
         ds = as_plain_text(ds)
-    if max_prompt_tokens: ds = filter_by_length(ds, tokenizer, max_prompt_tokens)
+    if max_prompt_tokens or max_completion_tokens:
+        ds = filter_by_length(ds, tokenizer, max_prompt_tokens, max_completion_tokens)
     return ds
 
 # %% ../nbs/04b_train.ipynb #87896a9f

@@ -84,6 +84,37 @@ def test_recipe_trains_two_steps_as_shipped(name, stand_in, tmp_path):
     assert state["global_step"] == STEPS, (name, state["global_step"])
     losses = [e for e in state["log_history"] if "loss" in e]
     assert len(losses) == STEPS and all(torch.isfinite(torch.tensor(e["loss"])) for e in losses), losses
-    if stage == "sft" and "dataset" in shipped:   # every trace is longer than max_length: each was cut to it, none dropped
-        per_step = cfg.training.per_device_train_batch_size * cfg.training.gradient_accumulation_steps
+    per_step = cfg.training.per_device_train_batch_size * cfg.training.gradient_accumulation_steps
+    if stage == "sft" and "dataset" in shipped and cfg.data.max_completion_tokens is None:
+        # every trace is longer than max_length: each was cut to it, none dropped
         assert losses[-1]["num_tokens"] == STEPS * per_step * cfg.training.max_length, losses[-1]
+    elif stage == "sft" and "dataset" in shipped:   # the length filter's rows are trained whole: shorter than max_length
+        assert 0 < losses[-1]["num_tokens"] < STEPS * per_step * cfg.training.max_length, losses[-1]
+
+
+def test_tuned_sft_recipe_trains_whole_traces(stand_in, tmp_path, capsys):
+    "The tuned SFT recipe drops the traces over its budget and keeps the rest whole, answer and end of turn included."
+    from r1_budget.sft import build_sft_trainer
+    name = "qwen2.5-0.5b-instruct/sft-tuned"
+    cfg = load_stage_config("sft", name, _overrides(name, stand_in, tmp_path))
+    d = cfg.data
+    assert d.max_prompt_tokens + d.max_completion_tokens <= cfg.training.max_length
+    trainer, tokenizer, n_rows = build_sft_trainer(cfg)
+    assert "filter_by_length: kept 36 of 48 rows (75.0%)" in capsys.readouterr().out   # every 4th fixture trace is long
+    assert n_rows == 36
+    for row in trainer.train_dataset:
+        ids = row["input_ids"]
+        assert len(ids) <= cfg.training.max_length
+        tail = tokenizer.decode(ids[-40:])
+        assert "</answer>" in tail and tail.rstrip().endswith("<|im_end|>"), tail
+
+
+def test_tuned_recipes_have_a_budget():
+    "The tuned GRPO recipe stops after max_steps; the original ones are unchanged (one epoch, as the original ran)."
+    tuned = yaml.safe_load(recipe_path("qwen2.5-0.5b-instruct/grpo-tuned").read_text())
+    assert 0 < tuned["max_steps"] <= 1000 and "num_train_epochs" not in tuned
+    assert tuned["model_name_or_path"] == yaml.safe_load(recipe_path("qwen2.5-0.5b-instruct/sft-tuned").read_text())[
+        "output_dir"]
+    for name in ("sft", "grpo"):
+        original = yaml.safe_load(recipe_path(f"qwen2.5-0.5b-instruct/{name}").read_text())
+        assert original["num_train_epochs"] == 1 and "max_steps" not in original
