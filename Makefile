@@ -13,7 +13,14 @@ TEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBAC
 
 .PHONY: install smollm2 demo demo-smollm2 test sync-check nbtest pytest lab readme docs clean
 
-install: $(STAMP)
+# Optional extras on top, e.g. `make install EXTRAS=vllm` on a GPU machine: the vLLM version TRL supports, resolved
+# against the torch pin above (tests/test_install.py checks that pip's resolver accepts the pair).
+EXTRAS ?=
+install: $(STAMP) $(if $(EXTRAS),$(VENV)/.extras-$(EXTRAS))
+
+$(VENV)/.extras-%: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,aws,$*]"
+	@touch $@
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

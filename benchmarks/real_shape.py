@@ -66,29 +66,33 @@ def run_one(recipe: str, model: Path, data_dir: Path, steps: int, out: Path, vll
     data = write_rows(shipped["schema"], data_dir / f"{shipped['schema']}.jsonl", n=max(64, 64 * steps))
     given = dict(model_name_or_path=str(model), dataset=str(data), output_dir=str(out), max_steps=steps,
                  save_strategy="no", logging_steps=1, disable_tqdm=True)
-    if recipe != "sft": given["log_completions"] = False
+    sft = recipe.startswith("sft")
+    if not sft: given["log_completions"] = False
     overridden = {} if gpu else {k: False for k in ("bf16", "use_vllm") if shipped.get(k)}
     if not gpu and shipped.get("dtype") == "bfloat16":   # without native bf16 matmuls a CPU emulates it, many times slower
         overridden["dtype"] = "float32"
-    if completion_tokens and recipe != "sft": overridden["max_completion_length"] = completion_tokens
+    if completion_tokens and not sft: overridden["max_completion_length"] = completion_tokens
     given.update(overridden)
-    if gpu and vllm is not None and recipe != "sft": given["use_vllm"] = vllm
+    if gpu and vllm is not None and not sft: given["use_vllm"] = vllm
     from r1_budget.config import load_stage_config
-    if recipe == "sft":
+    if sft:
         from r1_budget.sft import train_sft as train
     else:
         from r1_budget.grpo import train_grpo as train
     start = time.perf_counter()
-    run = train(load_stage_config("sft" if recipe == "sft" else "grpo", name, given))
+    run = train(load_stage_config("sft" if sft else "grpo", name, given))
     wall = time.perf_counter() - start
     log = json.loads((run / "trainer_state.json").read_text())["log_history"]
     step_logs = [e for e in log if "loss" in e]
     runtime = log[-1]["train_runtime"]
     tokens = step_logs[-1]["num_tokens"]   # TRL's count of the tokens trained on (prompts and completions), cumulative
     peak = torch.cuda.max_memory_allocated() / 2**30 if gpu else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    # vLLM reserves its share of the GPU (vllm_gpu_memory_utilization) outside torch's count: the device's own view
+    device_used = (lambda free_total: (free_total[1] - free_total[0]) / 2**30)(torch.cuda.mem_get_info()) if gpu else None
     return dict(recipe=recipe, steps=steps, seconds_per_step=runtime / steps, tokens=tokens,
                 tokens_per_second=tokens / runtime, peak_gib=peak, peak_kind="GPU allocated" if gpu else "process RSS",
-                wall_seconds=wall, overridden=overridden, use_vllm=bool(vllm) if gpu and recipe != "sft" else False)
+                device_used_gib=device_used, wall_seconds=wall, overridden=overridden,
+                use_vllm=bool(vllm) if gpu and not sft else False)
 
 
 def machine() -> str:
@@ -122,7 +126,7 @@ def main():
         model = build_model(work / "qwen2.5-0.5b-shape")
         rows = []
         for recipe in args.recipes.split(","):
-            for vllm in ((None,) if recipe == "sft" or not gpu else ("True", "False")):
+            for vllm in ((None,) if recipe.startswith("sft") or not gpu else ("True", "False")):
                 cmd = [sys.executable, __file__, "--one", recipe, "--model", str(model), "--work", str(work),
                        "--steps", str(args.steps)] + (["--vllm", vllm] if vllm else []) + \
                       (["--completion-tokens", str(args.completion_tokens)] if args.completion_tokens else [])
@@ -138,12 +142,12 @@ def main():
     print(f"{'recipe':<12} {'generation':<12} {'s/step':>8} {'tokens/s':>9} {'peak GiB':>9}   reference (2 CPU cores)")
     for r in rows:
         ref = REFERENCE_2CPU.get(r["recipe"])
-        gen = "-" if r["recipe"] == "sft" else ("vLLM" if r["use_vllm"] else "transformers")
+        gen = "-" if r["recipe"].startswith("sft") else ("vLLM" if r["use_vllm"] else "transformers")
         print(f"{r['recipe']:<12} {gen:<12} {r['seconds_per_step']:>8.1f} {r['tokens_per_second']:>9.0f} "
-              f"{r['peak_gib']:>9.1f}   {ref[0]} s/step, {ref[1]} GiB"
+              f"{r['peak_gib']:>9.1f}   " + (f"{ref[0]} s/step, {ref[1]} GiB" if ref else "none measured")
               + (f"; overridden: {', '.join(f'{k}={v}' for k, v in r['overridden'].items())}" if r["overridden"] else ""))
     if gpu:
-        for recipe in {r["recipe"] for r in rows if r["recipe"] != "sft"}:
+        for recipe in {r["recipe"] for r in rows if not r["recipe"].startswith("sft")}:
             v, t = (next(r for r in rows if r["recipe"] == recipe and r["use_vllm"] == flag) for flag in (True, False))
             print(f"{recipe}: vLLM colocate is {t['seconds_per_step'] / v['seconds_per_step']:.2f}x transformers generation per step")
     print("peak memory: " + rows[0]["peak_kind"])

@@ -16,7 +16,8 @@ from .tasks import check_countdown
 # %% auto #0
 __all__ = ['ANSWER_FORMATS', 'LENIENT', 'MODES', 'BACKENDS', 'TABLE_METRICS', 'score_completion', 'binomial_stderr', 'pass_at_k',
            'generate_completions', 'vllm_available', 'generate_with_vllm', 'score_samples', 'summarize_samples',
-           'evaluate', 'compare_metric', 'comparison_table', 'markdown_table', 'comparison_markdown', 'compare_stages']
+           'generation_backend', 'evaluate', 'compare_metric', 'comparison_table', 'markdown_table',
+           'comparison_markdown', 'compare_stages']
 
 # %% ../nbs/07_evaluate.ipynb #83f0d5bc
 ANSWER_FORMATS = ("tags", "boxed")   # where a strict reading takes the answer from
@@ -160,9 +161,9 @@ def summarize_samples(samples:list[dict], n:int, mode:str="greedy", k:int=1, max
         metrics["lenient_pass@1"], metrics["lenient_pass@1_stderr"] = _mean_stderr(lenient)
     return metrics
 
-# %% ../nbs/07_evaluate.ipynb #4593f717
-def _generator(model_or_path, tokenizer, backend:str)->tuple:
-    "The backend to use, the model (its path, for vLLM) and the tokenizer."
+# %% ../nbs/07_evaluate.ipynb #8f7fa059
+def generation_backend(model_or_path, tokenizer, backend:str)->tuple:
+    "`(backend, model, tokenizer)` to generate with: 'auto' resolved, a path loaded (vLLM gets the path itself)."
     from r1_budget.models import find_checkpoint, load_model_and_tokenizer
     if backend not in BACKENDS: raise ValueError(f"unknown backend '{backend}'; valid: {BACKENDS}")
     is_path = isinstance(model_or_path, (str, Path))
@@ -178,6 +179,8 @@ def _generator(model_or_path, tokenizer, backend:str)->tuple:
     if tokenizer is None: raise ValueError("pass tokenizer= with a model object")
     return backend, model_or_path, tokenizer
 
+
+# %% ../nbs/07_evaluate.ipynb #4593f717
 def _write_evaluation(out_dir:str|Path, metrics:dict, samples:list[dict]):
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -207,7 +210,7 @@ def evaluate(
     if mode not in MODES: raise ValueError(f"unknown mode '{mode}'; valid: {MODES}")
     if k < 1 or (mode != "sampled" and k != 1): raise ValueError(f"k={k}: only sampled mode draws more than one sample "
                                                                  "per problem")
-    backend, model, tokenizer = _generator(model_or_path, tokenizer, backend)
+    backend, model, tokenizer = generation_backend(model_or_path, tokenizer, backend)
     rows = list(dataset.select(range(min(n, len(dataset))))) if n else list(dataset)
     if not rows: raise ValueError("no problems to evaluate")
     torch.manual_seed(seed); random.seed(seed)

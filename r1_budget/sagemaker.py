@@ -4,17 +4,17 @@
 
 # %% ../nbs/09_sagemaker.ipynb #ae4cd397
 from __future__ import annotations
-import json, os, re, secrets, shutil, string, tempfile
+import json, math, os, re, secrets, shutil, string, tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PRICE_SOURCE', 'PRICES_USD_PER_HOUR', 'GPUS_PER_INSTANCE', 'TOKEN_CHARS', 'BASE_NAME_MAX', 'ENTRY_SCRIPT',
-           'DEFAULT_IMAGE', 'instance_gpus', 'estimate_cost', 'LaunchError', 'check_job_request',
-           'project_dependencies', 'stage_source', 'SageMakerEnv', 'hub_login_from_secret', 'OfflineAWS',
-           'dry_run_session', 'LaunchPlan', 'plan_launch', 'launch_training_job', 'model_artifacts']
+__all__ = ['PRICE_SOURCE', 'PRICES_USD_PER_HOUR', 'GPUS_PER_INSTANCE', 'HUB_ROWS', 'TOKEN_CHARS', 'BASE_NAME_MAX', 'ENTRY_SCRIPT',
+           'DEFAULT_IMAGE', 'instance_gpus', 'estimate_cost', 'planned_steps', 'project_run', 'LaunchError',
+           'check_job_request', 'project_dependencies', 'stage_source', 'SageMakerEnv', 'hub_login_from_secret',
+           'OfflineAWS', 'dry_run_session', 'LaunchPlan', 'plan_launch', 'launch_training_job', 'model_artifacts']
 
 # %% ../nbs/09_sagemaker.ipynb #b9aecb8f
 PRICE_SOURCE = ("on-demand SageMaker training rates, us-east-1, as listed on https://aws.amazon.com/sagemaker/pricing/ "
@@ -52,6 +52,46 @@ def estimate_cost(instance_type:str, count:int=1, hours:float=1.0, spot:bool=Fal
                 price_source="the prices you passed" if prices is not PRICES_USD_PER_HOUR else PRICE_SOURCE,
                 hourly_usd=round(prices[instance_type] * count, 3),
                 expected_usd=round(worst * (1 - spot_discount) if spot else worst, 2), worst_case_usd=round(worst, 2))
+
+# %% ../nbs/09_sagemaker.ipynb #2ac80a19
+HUB_ROWS = {"bespokelabs/Bespoke-Stratos-17k": 16710,   # training rows of the recipes' Hub datasets, as the Hub's
+            "AI-MO/NuminaMath-TIR": 72441}              # dataset viewer lists them (not re-counted here: offline)
+
+def planned_steps(
+    recipe:str|dict, # a shipped recipe's name, a YAML file, or its options
+    n_rows:int|None=None, # training rows (default: HUB_ROWS of the recipe's dataset)
+    gpus:int=1, # data-parallel processes (one per GPU)
+)->int:
+    "Optimizer steps `recipe` runs: its `max_steps`, or its epochs over `n_rows` counted as TRL's trainers count them."
+    from r1_budget.config import read_recipe
+    o = read_recipe(recipe)
+    if o.get("max_steps", -1) > 0: return int(o["max_steps"])
+    if n_rows is None:
+        if o.get("dataset") not in HUB_ROWS:
+            raise ValueError(f"no row count for dataset {o.get('dataset')!r}: pass n_rows= (known: {sorted(HUB_ROWS)})")
+        n_rows = HUB_ROWS[o["dataset"]]
+    per_device, accumulate = o.get("per_device_train_batch_size", 8), o.get("gradient_accumulation_steps", 1)
+    epochs = o.get("num_train_epochs", 3)   # transformers' default
+    if "num_generations" in o or "rewards" in o:   # GRPO: batches count completions; whole prompt batches only
+        prompts = per_device * accumulate * gpus // o.get("num_generations", 8)
+        return int(n_rows // prompts * o.get("num_iterations", 1) * epochs)
+    batches = math.ceil(math.ceil(n_rows / gpus) / per_device)
+    return int(math.ceil(batches / accumulate) * epochs)
+
+# %% ../nbs/09_sagemaker.ipynb #b165fd19
+def project_run(
+    recipe:str|dict, # a shipped recipe's name, a YAML file, or its options
+    seconds_per_step:float, # measured: one optimizer step on one GPU of the instance's kind
+    instance_type:str, # e.g. "ml.g5.xlarge"
+    n_rows:int|None=None, # training rows (default: HUB_ROWS of the recipe's dataset)
+    prices:dict|None=None, # hourly prices, when PRICES_USD_PER_HOUR lacks yours
+)->dict:
+    "Steps, hours and on-demand dollars of `recipe` on `instance_type`, every GPU stepping at `seconds_per_step`."
+    gpus = instance_gpus(instance_type)
+    steps = planned_steps(recipe, n_rows, gpus)
+    hours = steps * seconds_per_step / 3600
+    return dict(instance_type=instance_type, gpus=gpus, steps=steps, hours=round(hours, 2),
+                usd=estimate_cost(instance_type, hours=hours, prices=prices)["worst_case_usd"])
 
 # %% ../nbs/09_sagemaker.ipynb #12835fe0
 TOKEN_CHARS = 5   # a random token after the base name: launches within one second get different names
