@@ -17,7 +17,7 @@ import datasets
 # %% ../nbs/07b_benchmarks.ipynb #6f78b248
 from .answers import extract_gsm8k_answer
 from .data import SYSTEM_PROMPT, load_source, make_conversation
-from .evaluate import evaluate, generation_backend
+from .evaluate import evaluate, generation_backend, rate_text
 
 # %% ../nbs/07b_benchmarks.ipynb #cedb452a
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def evaluate_benchmark(
 # %% ../nbs/07b_benchmarks.ipynb #eaa6e181
 def benchmark_report(result:dict)->str:
     "The lines `r1-budget eval --benchmark` prints: greedy and pass@1, strict and lenient, each ± its standard error."
-    pct = lambda m, key: f"{100 * m[key]:5.1f}% ± {100 * m[key + '_stderr']:.1f}"
+    pct = lambda m, key: rate_text(m[key], m[key + "_stderr"], m["n"])
     lines = [f"{result['benchmark']}: {result['n']} problems from {result['source']}, prompt '{result['prompt']}', "
              f"up to {result['max_new_tokens']} new tokens, {result['backend']} generation"]
     g = result["greedy"]

@@ -268,7 +268,7 @@ def _run_benchmark(args)->int:
     return 0
 
 def _run_eval(args)->int:
-    from r1_budget.evaluate import evaluate
+    from r1_budget.evaluate import evaluate, rate_text
     if args.benchmark: return _run_benchmark(args)
     if not (args.dataset or args.task or args.recipe):
         raise ValueError("give the problems: --benchmark NAME, --dataset FILE_OR_HUB_ID, --task NAME or --recipe NAME")
@@ -283,7 +283,7 @@ def _run_eval(args)->int:
                  top_p=1.0 if args.top_p is None else args.top_p, out_dir=args.out,
                  backend=args.backend or "transformers")
     for key in ("strict_accuracy", "lenient_accuracy", "format_rate", "truncation_rate"):
-        print(f"{key:18} {100 * m[key]:5.1f}% ± {100 * m[key + '_stderr']:.1f}")
+        print(f"{key:18} {rate_text(m[key], m[key + '_stderr'], m['n'])}")
     print(f"{'mean tokens':18} {m['mean_completion_tokens']:5.1f}   (n = {m['n']}; written to {args.out})")
     return 0
 

@@ -14,10 +14,10 @@ from .rewards import answers_match, final_answer, has_r1_format
 from .tasks import check_countdown
 
 # %% auto #0
-__all__ = ['ANSWER_FORMATS', 'LENIENT', 'MODES', 'BACKENDS', 'TABLE_METRICS', 'score_completion', 'binomial_stderr', 'pass_at_k',
-           'generate_completions', 'vllm_available', 'generate_with_vllm', 'score_samples', 'summarize_samples',
-           'generation_backend', 'evaluate', 'compare_metric', 'comparison_table', 'markdown_table',
-           'comparison_markdown', 'compare_stages']
+__all__ = ['ANSWER_FORMATS', 'LENIENT', 'MODES', 'BACKENDS', 'TABLE_METRICS', 'score_completion', 'binomial_stderr',
+           'wilson_interval', 'rate_text', 'pass_at_k', 'generate_completions', 'vllm_available', 'generate_with_vllm',
+           'score_samples', 'summarize_samples', 'generation_backend', 'evaluate', 'compare_metric', 'comparison_table',
+           'markdown_table', 'comparison_markdown', 'compare_stages']
 
 # %% ../nbs/07_evaluate.ipynb #83f0d5bc
 ANSWER_FORMATS = ("tags", "boxed")   # where a strict reading takes the answer from
@@ -50,6 +50,20 @@ def score_completion(
 def binomial_stderr(p:float, n:int)->float:
     "Standard error of a rate `p` measured on `n` samples."
     return math.sqrt(max(p * (1 - p), 0.0) / n) if n > 0 else float("nan")
+
+# %% ../nbs/07_evaluate.ipynb #5ab0ed4a
+def wilson_interval(p:float, n:int, z:float=1.96)->tuple[float, float]:
+    "The Wilson score interval of a rate `p` measured on `n` samples (95% for `z`=1.96): sensible at 0 and 1 too."
+    if n <= 0: return (float("nan"), float("nan"))
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, (centre - half) / (1 + z * z / n)), min(1.0, (centre + half) / (1 + z * z / n)))
+
+# %% ../nbs/07_evaluate.ipynb #9a1aba58
+def rate_text(p:float, stderr:float, n:int)->str:
+    "A rate as text: `40.0% ± 3.5` inside (0, 1); at 0% or 100%, where the standard error is 0, its Wilson interval."
+    if 0 < p < 1 or n <= 0: return f"{100 * p:.1f}% ± {100 * stderr:.1f}"
+    lo, hi = wilson_interval(p, n)
+    return f"{100 * p:.1f}% (95% Wilson {100 * lo:.1f}–{100 * hi:.1f})"
 
 # %% ../nbs/07_evaluate.ipynb #6acec220
 def pass_at_k(n:int, c:int, k:int)->float:
@@ -262,7 +276,7 @@ def comparison_markdown(table)->str:
     def cell(r, key):
         pct = key != "mean_completion_tokens"
         fmt = (lambda v: f"{100 * v:.1f}%") if pct else (lambda v: f"{v:.1f}")
-        s = f"{fmt(r[key])} ± {fmt(r[f'{key}_stderr'])}"
+        s = rate_text(r[key], r[f"{key}_stderr"], r["n"]) if pct else f"{fmt(r[key])} ± {fmt(r[f'{key}_stderr'])}"
         if f"{key}_change" in r and r[f"{key}_change"] == r[f"{key}_change"]:
             ch = r[f"{key}_change"]
             change = f"{100 * abs(ch):.1f} pts" if pct else f"{abs(ch):.1f}"

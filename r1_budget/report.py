@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, os, platform, sys
 from pathlib import Path
 
-from .evaluate import compare_metric, comparison_table, markdown_table
+from .evaluate import compare_metric, comparison_table, markdown_table, rate_text
 
 # %% auto #0
 __all__ = ['TARGETS', 'STAGE_KEYS', 'REPORT_TEMPLATE', 'demo_checks', 'stage_table', 'machine_record', 'machine_line',
@@ -43,7 +43,7 @@ def demo_checks(summary:dict)->dict:
     return checks
 
 # %% ../nbs/10b_report.ipynb #71765e89
-def _pct(m:dict, key:str)->str: return f"{100 * m[key]:.1f}% ± {100 * m[key + '_stderr']:.1f}"
+def _pct(m:dict, key:str)->str: return rate_text(m[key], m[key + "_stderr"], m["n"])
 
 def stage_table(results:dict)->str:
     "A markdown table of `{stage: evaluate's metrics}`: accuracy and its change, format, how often work is shown."
