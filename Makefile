@@ -18,7 +18,7 @@ TEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBAC
 EXTRAS ?=
 install: $(STAMP) $(if $(EXTRAS),$(VENV)/.extras-$(EXTRAS))
 
-$(VENV)/.extras-%: $(STAMP)
+$(VENV)/.extras-%: $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,aws,$*]"
 	@touch $@
 

@@ -74,25 +74,49 @@ def run_one(recipe: str, model: Path, data_dir: Path, steps: int, out: Path, vll
     if completion_tokens and not sft: overridden["max_completion_length"] = completion_tokens
     given.update(overridden)
     if gpu and vllm is not None and not sft: given["use_vllm"] = vllm
+    from transformers import AutoTokenizer, TrainerCallback
     from r1_budget.config import load_stage_config
+    from r1_budget.train import train_and_save
+    cfg = load_stage_config("sft" if sft else "grpo", name, given)
+    if getattr(cfg.training, "use_vllm", False):   # random weights would sample ids past the embedded tokenizer's vocabulary
+        vocab = len(AutoTokenizer.from_pretrained(str(model)))
+        cfg.training.generation_kwargs = {**(cfg.training.generation_kwargs or {}),
+                                          "allowed_token_ids": list(range(vocab))}
+        overridden["generation_kwargs.allowed_token_ids"] = f"the tokenizer's {vocab} ids"
     if sft:
-        from r1_budget.sft import train_sft as train
+        from r1_budget.sft import build_sft_trainer as build
     else:
-        from r1_budget.grpo import train_grpo as train
+        from r1_budget.grpo import build_grpo_trainer as build
+
+    class StepTimer(TrainerCallback):
+        "Wall time of every optimizer step (synchronised on a GPU), so warm-up can be told apart from the pace."
+        times, begun = [], 0.0
+        def on_step_begin(self, *a, **k):
+            if gpu: torch.cuda.synchronize()
+            StepTimer.begun = time.perf_counter()
+        def on_step_end(self, *a, **k):
+            if gpu: torch.cuda.synchronize()
+            StepTimer.times.append(time.perf_counter() - StepTimer.begun)
+
     start = time.perf_counter()
-    run = train(load_stage_config("sft" if sft else "grpo", name, given))
+    trainer, tokenizer, n_rows = build(cfg)
+    trainer.add_callback(StepTimer())
+    run = train_and_save(trainer, cfg, tokenizer, n_rows, lambda log: {})
     wall = time.perf_counter() - start
     log = json.loads((run / "trainer_state.json").read_text())["log_history"]
     step_logs = [e for e in log if "loss" in e]
     runtime = log[-1]["train_runtime"]
-    tokens = step_logs[-1]["num_tokens"]   # TRL's count of the tokens trained on (prompts and completions), cumulative
+    # TRL's count of the tokens trained on (prompts and completions), cumulative; GRPO logs it when it generates
+    tokens = next((e["num_tokens"] for e in reversed(step_logs) if "num_tokens" in e), 0)
+    times = StepTimer.times
+    pace = sorted(times[1:])[len(times[1:]) // 2] if len(times) > 1 else runtime / steps   # median after the first
     peak = torch.cuda.max_memory_allocated() / 2**30 if gpu else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     # vLLM reserves its share of the GPU (vllm_gpu_memory_utilization) outside torch's count: the device's own view
     device_used = (lambda free_total: (free_total[1] - free_total[0]) / 2**30)(torch.cuda.mem_get_info()) if gpu else None
-    return dict(recipe=recipe, steps=steps, seconds_per_step=runtime / steps, tokens=tokens,
-                tokens_per_second=tokens / runtime, peak_gib=peak, peak_kind="GPU allocated" if gpu else "process RSS",
-                device_used_gib=device_used, wall_seconds=wall, overridden=overridden,
-                use_vllm=bool(vllm) if gpu and not sft else False)
+    return dict(recipe=recipe, steps=steps, seconds_per_step=pace, first_step_seconds=times[0] if times else None,
+                tokens=tokens, tokens_per_second=tokens / runtime, peak_gib=peak,
+                peak_kind="GPU allocated" if gpu else "process RSS", device_used_gib=device_used, wall_seconds=wall,
+                overridden=overridden, use_vllm=bool(getattr(cfg.training, "use_vllm", False)))
 
 
 def machine() -> str:

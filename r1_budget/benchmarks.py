@@ -64,6 +64,9 @@ def benchmark_rows(
     if name not in BENCHMARKS: raise ValueError(f"unknown benchmark '{name}'; valid: {sorted(BENCHMARKS)}")
     if prompt not in PROMPTS: raise ValueError(f"unknown prompt '{prompt}'; valid: {sorted(PROMPTS)}")
     bench = BENCHMARKS[name]
+    if dataset and not Path(str(dataset)).expanduser().is_file():
+        raise ValueError(f"dataset={str(dataset)!r}: a benchmark reads a local copy from a file (json, jsonl, csv or "
+                         f"parquet in {name}'s schema); leave it out to read {bench.hub_id} ({bench.split}) from the Hub")
     raw = load_source(dataset, "train") if dataset else load_source(bench.hub_id, bench.split, bench.subset)
     source = Path(str(dataset)).name if dataset else f"{bench.hub_id} ({bench.split})"
     rows = []
@@ -98,10 +101,17 @@ def evaluate_benchmark(
     progress:bool=True, # progress bars
 )->dict:
     "Greedy and (with `samples`) sampled pass@1 on benchmark `name`, strict and lenient, with standard errors."
-    if samples < 0: raise ValueError(f"samples must be >= 0, got {samples}")
-    rows = benchmark_rows(name, dataset, prompt)
+    checks = {"samples": samples >= 0, "n": n is None or n >= 1, "max_new_tokens": (max_new_tokens or 1) >= 1,
+              "temperature": not samples or temperature > 0, "top_p": not samples or 0 < top_p <= 1}
+    bad = [k for k, ok in checks.items() if not ok]
+    if bad: raise ValueError(f"{bad[0]}={locals()[bad[0]]!r} is out of range (samples >= 0, n and max_new_tokens >= 1,"
+                             " temperature > 0, 0 < top_p <= 1)")
+    rows = benchmark_rows(name, dataset, prompt)   # before the model: a bad file costs nothing
     if n is not None: rows = rows.select(range(min(n, len(rows))))
     backend, model, tokenizer = generation_backend(model_or_path, tokenizer, backend)
+    if backend == "vllm" and isinstance(model, (str, Path)):   # one engine for both passes: vLLM holds its GPU share
+        from vllm import LLM
+        model = LLM(model=str(model), seed=seed)
     budget = max_new_tokens or BENCHMARKS[name].max_new_tokens
     common = dict(tokenizer=tokenizer, batch_size=batch_size, max_new_tokens=budget, backend=backend, seed=seed,
                   answer_format=PROMPTS[prompt], lenient_by="math_verify", progress=progress)

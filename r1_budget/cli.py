@@ -79,6 +79,9 @@ def _field_args(items:list[str])->dict:
 def _length_filtered(ds, args):
     "`ds` less the rows over `--max-prompt-tokens`/`--max-completion-tokens`, counted by `--tokenizer`."
     budgets = args.max_prompt_tokens is not None or args.max_completion_tokens is not None
+    for flag, value in (("--max-prompt-tokens", args.max_prompt_tokens),
+                        ("--max-completion-tokens", args.max_completion_tokens)):
+        if value is not None and value < 1: raise ValueError(f"{flag} {value}: must be >= 1 (a budget in tokens)")
     if budgets != bool(args.tokenizer):
         raise ValueError("--tokenizer and --max-prompt-tokens/--max-completion-tokens go together: the budgets are "
                          "counted in the tokenizer's tokens" if budgets else "--tokenizer is only used to count the "
@@ -251,6 +254,18 @@ def _refuse(args, flags:dict, why:str):
     given = [flag for dest, flag in flags.items() if getattr(args, dest) not in (None, False, "auto")]
     if given: raise ValueError(f"{', '.join(given)}: {why}")
 
+def _check_ranges(args):
+    "Refuse out-of-range numbers by their flag, before anything loads."
+    rules = {"n": ("--n", lambda v: v >= 1, ">= 1"), "k": ("--k", lambda v: v >= 1, ">= 1"),
+             "samples": ("--samples", lambda v: v >= 0, ">= 0"),
+             "max_new_tokens": ("--max-new-tokens", lambda v: v >= 1, ">= 1"),
+             "batch_size": ("--batch-size", lambda v: v >= 1, ">= 1"),
+             "temperature": ("--temperature", lambda v: v > 0, "> 0"),
+             "top_p": ("--top-p", lambda v: 0 < v <= 1, "in (0, 1]")}
+    for dest, (flag, ok, valid) in rules.items():
+        value = getattr(args, dest, None)
+        if value is not None and not ok(value): raise ValueError(f"{flag} {value}: must be {valid}")
+
 def _run_benchmark(args)->int:
     from r1_budget.benchmarks import benchmark_report, evaluate_benchmark
     _refuse(args, {"task": "--task", "recipe": "--recipe", "schema": "--schema", "split": "--split", "mode": "--mode",
@@ -269,6 +284,7 @@ def _run_benchmark(args)->int:
 
 def _run_eval(args)->int:
     from r1_budget.evaluate import evaluate, rate_text
+    _check_ranges(args)
     if args.benchmark: return _run_benchmark(args)
     if not (args.dataset or args.task or args.recipe):
         raise ValueError("give the problems: --benchmark NAME, --dataset FILE_OR_HUB_ID, --task NAME or --recipe NAME")
@@ -278,7 +294,8 @@ def _run_eval(args)->int:
                                   "sampling settings apply to --mode sampled")
     args.n = 200 if args.n is None else args.n
     m = evaluate(args.model, _eval_dataset(args), n=args.n, batch_size=args.batch_size,
-                 max_new_tokens=args.max_new_tokens or 256, mode=mode, k=args.k or 1,
+                 max_new_tokens=256 if args.max_new_tokens is None else args.max_new_tokens, mode=mode,
+                 k=1 if args.k is None else args.k,
                  temperature=1.0 if args.temperature is None else args.temperature,
                  top_p=1.0 if args.top_p is None else args.top_p, out_dir=args.out,
                  backend=args.backend or "transformers")

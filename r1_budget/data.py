@@ -361,9 +361,9 @@ def filter_by_length(
     out = ds.select([i for i, k in enumerate(keep) if k])
     if verbose:
         dropped = len(ds) - len(out)
-        msg = (f"filter_by_length: kept {len(out)} of {len(ds)} rows ({len(out) / max(len(ds), 1):.1%}); dropped "
-               f"{dropped - n_long_completion} with prompts over {max_prompt_tokens} tokens (longest "
-               f"{max(lengths, default=0)})")
+        msg = f"filter_by_length: kept {len(out)} of {len(ds)} rows ({len(out) / max(len(ds), 1):.1%}); dropped "
+        msg += (f"{dropped - n_long_completion} with prompts over {max_prompt_tokens} tokens (longest "
+                f"{max(lengths, default=0)})" if max_prompt_tokens is not None else "no prompts (no prompt budget)")
         if max_completion_tokens is not None:
             msg += f" and {n_long_completion} with completions over {max_completion_tokens} tokens (longest {longest})"
         print(msg)

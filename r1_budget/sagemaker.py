@@ -367,6 +367,15 @@ def plan_launch(
                       dict(environment or {}))
 
 # %% ../nbs/09_sagemaker.ipynb #7ba9c298
+def _check_vllm_image(plan:LaunchPlan, image_uri:str|None):
+    "A recipe that generates with vLLM needs an image that has it: the default AWS image does not."
+    from r1_budget.config import read_recipe
+    wanted = plan.hyperparameters.get("use_vllm", read_recipe(plan.recipe_file).get("use_vllm", False))
+    if str(wanted).lower() in ("true", "1") and image_uri is None:
+        raise LaunchError(f"{plan.hyperparameters['recipe']} generates with vLLM (use_vllm: true), which the default "
+                          "AWS PyTorch image lacks: build this project's image with --build-arg WITH_VLLM=1 and pass "
+                          "image_uri=..., or set hyperparameters={'use_vllm': False} to generate with transformers")
+
 def launch_training_job(
     stage:str, # "sft" or "grpo"
     recipe:str, # a shipped recipe name (e.g. "qwen2.5-0.5b-instruct/grpo") or a YAML path
@@ -381,6 +390,7 @@ def launch_training_job(
 ):
     "Launch (or with `dry_run`, build) a SageMaker job for `stage` with `recipe`; returns the job name or the request."
     plan = plan_launch(stage, recipe, **plan_args)
+    _check_vllm_image(plan, image_uri)
     try:
         from sagemaker.core.training.configs import (CheckpointConfig, Compute, InputData, OutputDataConfig, SourceCode,
                                                      StoppingCondition)

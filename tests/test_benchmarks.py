@@ -118,7 +118,8 @@ def test_top_p_reaches_vllm(tiny, tmp_path, monkeypatch):
     calls = []
 
     class LLM:
-        def __init__(self, model, seed): pass
+        made = 0
+        def __init__(self, model, seed): LLM.made += 1
         def generate(self, texts, params):
             calls.append((texts, params))
             out = types.SimpleNamespace(text="<think>x</think><answer>12</answer>", token_ids=[1, 2], finish_reason="stop")
@@ -128,7 +129,7 @@ def test_top_p_reaches_vllm(tiny, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", fake)
     monkeypatch.setattr(E, "vllm_available", lambda: True)
     result = B.evaluate_benchmark(tiny, "gsm8k", write(tmp_path, "gsm8k"), samples=3, max_new_tokens=64, progress=False)
-    assert result["backend"] == "vllm"
+    assert result["backend"] == "vllm" and LLM.made == 1    # one engine for the greedy and the sampled pass
     (greedy_texts, greedy), (sampled_texts, sampled) = calls
     assert greedy_texts == sampled_texts and len(greedy_texts) == 2
     assert (greedy["temperature"], greedy["top_p"], greedy["max_tokens"], greedy["n"]) == (0.0, 1.0, 64, 1)
@@ -173,6 +174,11 @@ def test_eval_benchmark_native_prompt_and_whole_set_by_default(tiny, tmp_path):
     (["--task", "multiply", "--samples", "4"], "--samples: these go with --benchmark"),
     (["--task", "multiply", "--top-p", "0.9"], "--top-p: sampling settings apply to --mode sampled"),
     ([], "give the problems: --benchmark NAME"),
+    (["--benchmark", "gsm8k", "--samples", "4", "--top-p", "1.5"], "--top-p 1.5: must be in (0, 1]"),
+    (["--benchmark", "gsm8k", "--samples", "-1"], "--samples -1: must be >= 0"),
+    (["--task", "multiply", "--mode", "sampled", "--k", "0"], "--k 0: must be >= 1"),
+    (["--task", "multiply", "--max-new-tokens", "0"], "--max-new-tokens 0: must be >= 1"),
+    (["--benchmark", "gsm8k", "--dataset", "openai/gsm8k"], "a benchmark reads a local copy from a file"),
 ])
 def test_eval_flags_that_do_not_apply_are_refused(args, message, tmp_path):
     r = r1_budget("eval", "--model", "unused", *args, "--out", tmp_path / "e")
@@ -193,3 +199,6 @@ def test_data_length_budgets_report_the_share_kept(tiny, tmp_path):
     assert len(out.read_text().splitlines()) == 36
     r = r1_budget("data", src, "--out", tmp_path / "x.jsonl", "--max-completion-tokens", 4096)
     assert r.returncode == 1 and "--tokenizer and --max-prompt-tokens/--max-completion-tokens go together" in r.stderr
+    r = r1_budget("data", src, "--out", tmp_path / "x.jsonl", "--tokenizer", tiny, "--max-completion-tokens", 0)
+    assert r.returncode == 1 and "--max-completion-tokens 0: must be >= 1" in r.stderr
+    assert not (tmp_path / "x.jsonl").exists()

@@ -37,12 +37,20 @@ def test_planned_steps_are_the_steps_trl_runs(stage, options, tmp_path):
     assert planned_steps(recipe, n_rows=options["synthetic_n"]) == ran
 
 
+def test_each_recipe_runs_as_shipped_and_vllm_gets_a_comparison_leg():
+    both = gpu_check.plan_runs(["grpo-tuned", "sft-tuned", "grpo"], gpu=True, vllm_installed=True)
+    assert both == [("grpo-tuned", "True", "as shipped"), ("grpo-tuned", "False", "comparison: transformers generation"),
+                    ("sft-tuned", None, "as shipped"), ("grpo", None, "as shipped")]   # grpo.yaml has no use_vllm
+    assert gpu_check.plan_runs(["grpo-tuned"], gpu=True, vllm_installed=False) == [
+        ("grpo-tuned", "False", "use_vllm false: vLLM not available here")]
+
+
 def test_projections_price_only_the_instances_with_the_measured_gpu():
-    rows = [dict(recipe="grpo-tuned", seconds_per_step=30.0, use_vllm=True),
-            dict(recipe="grpo-tuned", seconds_per_step=50.0, use_vllm=False),
-            dict(recipe="sft", seconds_per_step=4.0, use_vllm=False)]
+    rows = [dict(recipe="grpo-tuned", seconds_per_step=30.0, use_vllm=True, run="as shipped"),
+            dict(recipe="grpo-tuned", seconds_per_step=50.0, use_vllm=False, run="comparison: transformers generation"),
+            dict(recipe="sft", seconds_per_step=4.0, use_vllm=False, run="as shipped")]
     [grpo, sft] = gpu_check.projections(rows, "NVIDIA A10G")
-    assert grpo["seconds_per_step"] == 30.0 and grpo["use_vllm"] is True        # the faster generation
+    assert grpo["seconds_per_step"] == 30.0 and grpo["use_vllm"] is True and grpo["run"] == "as shipped"
     assert grpo["instances"] == [project_run("qwen2.5-0.5b-instruct/grpo-tuned", 30.0, t)
                                  for t in gpu_check.INSTANCES_BY_GPU["A10G"]]
     assert grpo["hours_one_gpu"] == round(200 * 30 / 3600, 2)
@@ -71,8 +79,11 @@ def test_the_whole_flow_on_a_cpu_with_the_stand_in(tmp_path):
         steps = planned_steps(f"qwen2.5-0.5b-instruct/{p['recipe']}")
         assert p["steps_one_gpu"] == steps and p["hours_one_gpu"] == round(steps * run["seconds_per_step"] / 3600, 2)
         assert p["instances"] == []                       # no GPU, so no instance's price applies
+    assert all(r["first_step_seconds"] > 0 for r in result["runs"])
     text = (tmp_path / "gc" / "report.txt").read_text()
-    assert "grpo-tuned  transformers" in text and "grpo-tuned: 200 steps on one GPU" in text
+    assert "grpo-tuned  transformers" in text and "use_vllm false: vLLM not available here" in text
+    assert "transformers generation; 72,441 rows): 200 steps on one GPU" in text
+    assert "sft-tuned (as shipped; every row of the dataset; fewer after the length filter): 1,045 steps" in text
     assert "no SageMaker price for this GPU" in text and text.strip() in r.stdout
 
 

@@ -118,3 +118,7 @@ def test_tuned_recipes_have_a_budget():
     for name in ("sft", "grpo"):
         original = yaml.safe_load(recipe_path(f"qwen2.5-0.5b-instruct/{name}").read_text())
         assert original["num_train_epochs"] == 1 and "max_steps" not in original
+    from r1_budget.sagemaker import planned_steps   # the tuned SFT recipe stops after one epoch of what it keeps
+    sft = yaml.safe_load(recipe_path("qwen2.5-0.5b-instruct/sft-tuned").read_text())
+    assert sft["num_train_epochs"] == 1 and planned_steps(sft) == 1045 == -(-16710 // 16)
+    assert "at most 1,045 steps" in recipe_path("qwen2.5-0.5b-instruct/sft-tuned").read_text()
