@@ -66,7 +66,8 @@ def benchmark_rows(
     bench = BENCHMARKS[name]
     if dataset and not Path(str(dataset)).expanduser().is_file():
         raise ValueError(f"dataset={str(dataset)!r}: a benchmark reads a local copy from a file (json, jsonl, csv or "
-                         f"parquet in {name}'s schema); leave it out to read {bench.hub_id} ({bench.split}) from the Hub")
+                         f"parquet in {name}'s schema); leave it out to read {bench.hub_id} ({bench.split}) from "
+                         "the Hub")
     raw = load_source(dataset, "train") if dataset else load_source(bench.hub_id, bench.split, bench.subset)
     source = Path(str(dataset)).name if dataset else f"{bench.hub_id} ({bench.split})"
     rows = []

@@ -34,9 +34,10 @@ def _exports(stem: str) -> list[str]:
 
 
 def _nav_titles() -> dict[str, str]:
-    "Page stem -> its title in mkdocs.yml's navigation."
-    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
-    return {Path(v).stem: k for e in nav for k, v in e.items()}
+    "Page stem -> its title in mkdocs.yml's navigation, in navigation order (parts flattened)."
+    sys.path.insert(0, str(ROOT / "tools"))
+    from build_docs import nav_pages
+    return {Path(page).stem: title for title, page in nav_pages(yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"])}
 
 
 def _image_outputs(stem: str) -> int:
@@ -82,8 +83,16 @@ def test_pages_hold_the_api_and_no_directives(built):
 
 
 def test_nav_is_the_book(built):
-    "The navigation lists every chapter in the notebooks' order, the home page first."
-    assert list(_nav_titles()) == ["index", *[s for s in CHAPTERS if s != "index"]]
+    "Every chapter once: the home page, the tour, the teaching part in the order one learns, then the reference part."
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
+    assert sorted(_nav_titles()) == CHAPTERS
+    assert [next(iter(e)) for e in nav[:2]] == ["Home", "A tour: R1-style training on a laptop"]
+    learn, reference = (next(iter(e.values())) for e in nav[2:])
+    assert [next(iter(e)) for e in nav[2:]] == ["Learn: the recipe, stage by stage", "Reference: the machinery"]
+    order = [Path(next(iter(e.values()))).stem for e in learn]
+    assert order.index("01_data") < order.index("02_rewards") < order.index("05_sft") < order.index("06_grpo") \
+        < order.index("07_evaluate") < order.index("10c_real_model") < order.index("09_sagemaker")
+    assert {"04_config", "04b_train", "11_cli", "08_plots"} <= {Path(next(iter(e.values()))).stem for e in reference}
 
 
 @pytest.fixture(scope="module")

@@ -105,10 +105,20 @@ def write_pages(proc: Path, root: Path) -> Path:
     return src
 
 
+def nav_pages(entries: list) -> list[tuple[str, str]]:
+    "(title, page) of every page in a mkdocs navigation, its parts (titled lists of pages) flattened, in order."
+    out = []
+    for e in entries:
+        title, value = next(iter(e.items())) if isinstance(e, dict) else (None, e)
+        out += nav_pages(value) if isinstance(value, list) else [(title, value)]
+    return out
+
+
 def check_nav(root: Path, src: Path):
-    "Every page is in mkdocs.yml's navigation, and every navigation entry has a page."
-    nav = yaml.safe_load((root / "mkdocs.yml").read_text())["nav"]
-    listed = {next(iter(e.values())) if isinstance(e, dict) else e for e in nav}
+    "Every page is in mkdocs.yml's navigation once, and every navigation entry has a page."
+    pairs = nav_pages(yaml.safe_load((root / "mkdocs.yml").read_text())["nav"])
+    listed = {page for _, page in pairs}
+    if len(listed) != len(pairs): sys.exit("build_docs: a page is listed twice in mkdocs.yml's nav")
     pages = {p.name for p in src.glob("*.md")}
     if listed != pages:
         sys.exit(f"build_docs: mkdocs.yml's nav and the notebooks disagree: not in nav {sorted(pages - listed)}, "
