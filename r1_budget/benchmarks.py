@@ -117,7 +117,7 @@ def evaluate_benchmark(
     common = dict(tokenizer=tokenizer, batch_size=batch_size, max_new_tokens=budget, backend=backend, seed=seed,
                   answer_format=PROMPTS[prompt], lenient_by="math_verify", progress=progress)
     out = Path(out_dir) if out_dir is not None else None
-    result = dict(benchmark=name, source=str(dataset) if dataset else f"{BENCHMARKS[name].hub_id} "
+    result = dict(benchmark=name, source=Path(str(dataset)).name if dataset else f"{BENCHMARKS[name].hub_id} "
                   f"({BENCHMARKS[name].split})", prompt=prompt, n=len(rows), max_new_tokens=budget, backend=backend,
                   greedy=evaluate(model, rows, mode="greedy", out_dir=out / "greedy" if out else None, **common))
     if samples:

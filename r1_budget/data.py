@@ -183,8 +183,9 @@ SCHEMAS = {s.name: s for s in [
 
 # %% ../nbs/01_data.ipynb #d665758b
 def detect_schema(columns, **field_map)->str:
-    "The name of the first schema in `SCHEMAS` whose identifying columns (renamed by `field_map`) are all in `columns`."
+    "The first schema in `SCHEMAS` that reads every field `field_map` renames and whose identifying columns are there."
     for s in SCHEMAS.values():
+        if not set(field_map) <= set(s.fields): continue   # --field prompt_field=... names prompt_completion's fields
         f = {**s.fields, **{k: v for k, v in field_map.items() if k in s.fields}}
         if all(f[k] in columns for k in s.detect): return s.name
     raise ValueError(f"cannot tell the schema from the columns {sorted(columns)}; pass schema= one of {list(SCHEMAS)}"

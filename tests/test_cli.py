@@ -93,3 +93,14 @@ def test_data_never_overwrites_silently(tmp_path):
 def test_malformed_command_line_exits_2():
     r = run("data", "--n", "many", "--out", "x.jsonl")
     assert r.returncode == 2 and "invalid int value" in r.stderr
+
+
+def test_data_readme_command_on_a_csv_of_your_own(tmp_path):
+    "The README's `--field prompt_field=question --field solution_field=answer` on a CSV with those columns."
+    src = tmp_path / "my_problems.csv"
+    src.write_text("question,answer\nWhat is 6 times 7?,42\nWhat is 10 minus 3?,7\n")
+    out = tmp_path / "mine.jsonl"
+    r = run("data", src, "--field", "prompt_field=question", "--field", "solution_field=answer", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert "schema 'prompt_completion' detected" in r.stdout
+    assert [row["solution"] for row in read_jsonl(out)] == ["42", "7"]

@@ -281,7 +281,7 @@ def test_filter_by_length_counts_with_the_chat_template(capsys):
     # "<user>" (6) + n + "<assistant>" (11) tokens
     out = filter_by_length(ds, t, max_prompt_tokens=6 + 10 + 11)
     assert [len(r["prompt"][0]["content"]) for r in out] == [1, 5, 10]
-    assert "kept 3 of 4 rows; dropped 1 with prompts over 27 tokens (longest 37)" in capsys.readouterr().out
+    assert "kept 3 of 4 rows (75.0%); dropped 1 with prompts over 27 tokens (longest 37)" in capsys.readouterr().out
     out = filter_by_length(ds, t, max_prompt_tokens=100, max_completion_tokens=33 + 10)
     assert [len(r["prompt"][0]["content"]) for r in out] == [1, 5, 10]
     assert "and 1 with completions over 43 tokens" in capsys.readouterr().out
