@@ -76,3 +76,16 @@ def test_grpo_chapter_teaches_the_update():
                    "arxiv.org/abs/2503.20783", "huggingface.co/docs/trl/grpo_trainer", "epsilon_high", "beta",
                    "loss_type", "scale_rewards", "num_generations"):
         assert needed in text, needed
+
+
+def test_percentages_in_teaching_prose_come_from_the_chapter():
+    "Every percentage a teaching chapter's prose states appears in its code or stored outputs (as N%, N or N/100)."
+    for stem in _teaching():
+        cells = _cells(ROOT / "nbs" / f"{stem}.ipynb")
+        prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        rest = " ".join("".join(c["source"]) + json.dumps(c.get("outputs", []), ensure_ascii=False)
+                        for c in cells if c["cell_type"] == "code")
+        for figure in set(re.findall(r"(?<![\w.])\d+(?:\.\d+)?%", prose)):
+            number = figure.rstrip("%")
+            fraction = f"{float(number) / 100:g}"
+            assert any(form in rest for form in (figure, number, fraction)), f"{stem}: '{figure}' in prose, nowhere else"
