@@ -138,14 +138,24 @@ def test_top_p_reaches_vllm(tiny, tmp_path, monkeypatch):
 
 
 def r1_budget(*args, cwd=None):
+    "The installed console script, in its own process, as a user runs it."
     return subprocess.run([str(BIN / "r1-budget"), *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}, timeout=600)
 
 
+def r1_budget_here(capsys, *args):
+    "The same command line through the same `main`, in this process (no interpreter start-up): (code, stdout, stderr)."
+    from r1_budget.cli import main
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return types.SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+
 @pytest.mark.parametrize("name", ["gsm8k", "math500"])
-def test_eval_benchmark_cli_as_the_issue_types_it(name, tiny, tmp_path):
-    r = r1_budget("eval", "--model", tiny, "--benchmark", name, "--dataset", write(tmp_path, name), "--samples", 4,
-                  "--temperature", 0.6, "--top-p", 0.95, "--max-new-tokens", 8, "--out", tmp_path / "e")
+def test_eval_benchmark_cli_as_the_issue_types_it(name, tiny, tmp_path, capsys):
+    args = ("eval", "--model", tiny, "--benchmark", name, "--dataset", write(tmp_path, name), "--samples", 4,
+            "--temperature", 0.6, "--top-p", 0.95, "--max-new-tokens", 8, "--out", tmp_path / "e")
+    r = r1_budget(*args) if name == "gsm8k" else r1_budget_here(capsys, *args)   # one through the console script
     assert r.returncode == 0, r.stderr[-3000:]
     lines = r.stdout.splitlines()
     assert any(l.startswith(f"{name}: 2 problems from ") and "prompt 'r1'" in l for l in lines), r.stdout
@@ -158,9 +168,9 @@ def test_eval_benchmark_cli_as_the_issue_types_it(name, tiny, tmp_path):
     assert saved["sampled"]["samples"] == 8 and saved["greedy"]["n"] == 2 and saved["max_new_tokens"] == 8
 
 
-def test_eval_benchmark_native_prompt_and_whole_set_by_default(tiny, tmp_path):
-    r = r1_budget("eval", "--model", tiny, "--benchmark", "aime24", "--dataset", write(tmp_path, "aime24"), "--prompt",
-                  "native", "--max-new-tokens", 4, "--out", tmp_path / "e")
+def test_eval_benchmark_native_prompt_and_whole_set_by_default(tiny, tmp_path, capsys):
+    r = r1_budget_here(capsys, "eval", "--model", tiny, "--benchmark", "aime24", "--dataset", write(tmp_path, "aime24"),
+                       "--prompt", "native", "--max-new-tokens", 4, "--out", tmp_path / "e")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "aime24: 2 problems" in r.stdout and "prompt 'native'" in r.stdout and "pass@1" not in r.stdout
     sample = json.loads((tmp_path / "e" / "greedy" / "samples.jsonl").read_text().splitlines()[0])
@@ -180,13 +190,13 @@ def test_eval_benchmark_native_prompt_and_whole_set_by_default(tiny, tmp_path):
     (["--task", "multiply", "--max-new-tokens", "0"], "--max-new-tokens 0: must be >= 1"),
     (["--benchmark", "gsm8k", "--dataset", "openai/gsm8k"], "a benchmark reads a local copy from a file"),
 ])
-def test_eval_flags_that_do_not_apply_are_refused(args, message, tmp_path):
-    r = r1_budget("eval", "--model", "unused", *args, "--out", tmp_path / "e")
+def test_eval_flags_that_do_not_apply_are_refused(args, message, tmp_path, capsys):
+    r = r1_budget_here(capsys, "eval", "--model", "unused", *args, "--out", tmp_path / "e")
     assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert not (tmp_path / "e").exists()
 
 
-def test_data_length_budgets_report_the_share_kept(tiny, tmp_path):
+def test_data_length_budgets_report_the_share_kept(tiny, tmp_path, capsys):
     "`r1-budget data --tokenizer ... --max-completion-tokens` is how a user sees the tuned SFT recipe's share first."
     sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
     from long_rows import write_rows
@@ -197,8 +207,9 @@ def test_data_length_budgets_report_the_share_kept(tiny, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "kept 36 of 48 rows (75.0%)" in r.stdout and "wrote 36 rows" in r.stdout
     assert len(out.read_text().splitlines()) == 36
-    r = r1_budget("data", src, "--out", tmp_path / "x.jsonl", "--max-completion-tokens", 4096)
+    r = r1_budget_here(capsys, "data", src, "--out", tmp_path / "x.jsonl", "--max-completion-tokens", 4096)
     assert r.returncode == 1 and "--tokenizer and --max-prompt-tokens/--max-completion-tokens go together" in r.stderr
-    r = r1_budget("data", src, "--out", tmp_path / "x.jsonl", "--tokenizer", tiny, "--max-completion-tokens", 0)
+    r = r1_budget_here(capsys, "data", src, "--out", tmp_path / "x.jsonl", "--tokenizer", tiny,
+                       "--max-completion-tokens", 0)
     assert r.returncode == 1 and "--max-completion-tokens 0: must be >= 1" in r.stderr
     assert not (tmp_path / "x.jsonl").exists()
