@@ -5,6 +5,7 @@
 # %% ../nbs/07_evaluate.ipynb #e195a292
 from __future__ import annotations
 import json, math, random
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -24,11 +25,16 @@ __all__ = ['ANSWER_FORMATS', 'LENIENT', 'MODES', 'BACKENDS', 'TABLE_METRICS', 's
 ANSWER_FORMATS = ("tags", "boxed")   # where a strict reading takes the answer from
 LENIENT = ("extraction", "math_verify")   # how a lenient reading finds one anywhere in the reply
 
+@lru_cache(maxsize=1)
+def _math_verify_ready():
+    "Warm math-verify up once, outside any budget (sympy's caches), and quiet its logger: what the rewards do first."
+    answers_match("2x", "x^2")
+
 def _math_verify_reply(text:str, row:dict)->bool:
     "math-verify's own reading of a whole reply (its extraction, then `verify`) against the gold, CPU-bounded."
     from math_verify import verify
     if "numbers" in row and "target" in row: return False   # countdown answers are expressions checked by rule
-    answers_match("2x", "x^2")   # warms math-verify up outside any budget (sympy's caches) and quiets its logger
+    _math_verify_ready()
     try:
         found = cpu_bounded(extract_math, ANSWER_BUDGET_S, text[-MAX_ANSWER_CHARS:])
         gold = cpu_bounded(parse_math, GOLD_BUDGET_S, row["solution"])
@@ -189,13 +195,17 @@ def summarize_samples(samples:list[dict], n:int, mode:str="greedy", k:int=1, max
     return metrics
 
 # %% ../nbs/07_evaluate.ipynb #8f7fa059
+def _is_vllm_engine(obj)->bool:
+    from vllm import LLM
+    return isinstance(obj, LLM)
+
 def generation_backend(model_or_path, tokenizer, backend:str)->tuple:
     "`(backend, model, tokenizer)` to generate with: 'auto' resolved, a path loaded (vLLM gets the path itself)."
     from r1_budget.models import find_checkpoint, load_model_and_tokenizer
     if backend not in BACKENDS: raise ValueError(f"unknown backend '{backend}'; valid: {BACKENDS}")
     is_path = isinstance(model_or_path, (str, Path))
     if backend == "auto": backend = "vllm" if is_path and vllm_available() else "transformers"
-    if backend == "vllm" and not is_path and type(model_or_path).__name__ == "LLM":   # an engine made once, reused
+    if backend == "vllm" and not is_path and vllm_available() and _is_vllm_engine(model_or_path):   # made once, reused
         if tokenizer is None: raise ValueError("pass tokenizer= with a vLLM engine")
         return backend, model_or_path, tokenizer
     if backend == "vllm" and not (is_path and vllm_available()):
